@@ -121,7 +121,11 @@ function normalizeWildcard (entry: string, scheme: 'http' | 'https', authority: 
   }
   const url = parseUrl(setting, `${scheme}://${WILDCARD_PLACEHOLDER}${authority.slice(1)}`)
   const suffix = url.hostname.slice(WILDCARD_PLACEHOLDER.length)
-  if (!url.hostname.startsWith(`${WILDCARD_PLACEHOLDER}.`) || suffix.split('.').length < 3) {
+  const labels = suffix.split('.').slice(1)
+  if (labels.includes('')) {
+    throw new CorsConfigError(setting, 'has an empty label (two dots in a row, or a trailing dot)', fix)
+  }
+  if (!url.hostname.startsWith(`${WILDCARD_PLACEHOLDER}.`) || labels.length < 2) {
     throw new CorsConfigError(setting, 'covers a whole top-level domain or is not a domain wildcard', fix)
   }
   return Object.freeze({ text: `${scheme}://*${url.host.slice(WILDCARD_PLACEHOLDER.length)}`, scheme })

@@ -108,7 +108,10 @@ t.test('bad entries are refused, naming the entry, the rule and the fix', async 
     ['https://*example.com', 'malformed wildcard', 'https://*.example.com'],
     ['https://a.*.example.com', 'malformed wildcard', 'https://*.example.com'],
     ['https://*.*.example.com', 'malformed wildcard', 'https://*.example.com'],
-    ['https://*.example.com:99999', 'not a valid host', 'scheme://host[:port]']
+    ['https://*.example.com:99999', 'not a valid host', 'scheme://host[:port]'],
+    ['https://*..com', 'empty label', 'https://*.example.com'],
+    ['https://*.com.', 'empty label', 'https://*.example.com'],
+    ['https://*.example..com', 'empty label', 'https://*.example.com']
   ]
   for (const [entry, problem, fix] of table) {
     const error = configError(() => parseAllowlist([entry]))
