@@ -96,7 +96,8 @@ export function normalizeEntry (entry: string): string | WildcardEntry {
   if (!isHttpScheme(scheme)) {
     throw new CorsConfigError(setting, `scheme "${scheme}" is not http or https`, 'list the http(s) origin of the page that calls the API')
   }
-  const authorityEnd = rest.search(/[/?#]/)
+  // The URL parser reads `\` as `/` in http(s) URLs, so it starts a path too.
+  const authorityEnd = rest.search(/[/?#\\]/)
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd)
   if (authorityEnd !== -1) {
     const tail = rest.slice(authorityEnd)

@@ -89,6 +89,7 @@ t.test('bad entries are refused, naming the entry, the rule and the fix', async 
   const table: Array<[string, string, string]> = [
     ['https://a.example/', 'trailing slash', 'write "https://a.example"'],
     ['https://a.example/path', 'has a path', 'write "https://a.example"'],
+    ['https://a.example\\path', 'has a path', 'write "https://a.example"'],
     ['https://a.example?x=1', 'has a query', 'write "https://a.example"'],
     ['https://a.example#top', 'has a fragment', 'write "https://a.example"'],
     ['https://user:secret@a.example', 'user information', 'write "https://a.example"'],
