@@ -33,6 +33,10 @@ const WILDCARD_PLACEHOLDER = 'wildcard-label-placeholder'
  * A string is split on commas (the `CORS_ORIGINS` form): items are trimmed and empty items dropped.
  */
 export function parseAllowlist (input: string | readonly AllowlistEntry[]): Allowlist {
+  if (typeof input !== 'string' && !Array.isArray(input)) {
+    throw new CorsConfigError('origins', `got ${describeValue(input)}, not a string or an array`,
+      'pass an array such as [\'https://app.example.com\'], or a comma-separated string')
+  }
   const items: AllowlistEntry[] = typeof input === 'string'
     ? input.split(',').map((item) => item.trim()).filter((item) => item !== '')
     : [...input]
@@ -151,4 +155,9 @@ function parsePattern (pattern: RegExp): PatternEntry {
       `drop the flag: /${pattern.source}/${pattern.flags.replace(/[gy]/g, '')}`)
   }
   return Object.freeze({ text, anchored: new RegExp(`^(?:${pattern.source})$`, pattern.flags) })
+}
+
+function describeValue (value: unknown): string {
+  if (value === null) return 'null'
+  return value instanceof RegExp ? `the single RegExp ${String(value)} (wrap it in an array)` : `a value of type ${typeof value}`
 }

@@ -145,6 +145,21 @@ t.test('an entry that is neither a string nor a RegExp is refused', async (t) =>
   t.match(error.message, 'entry 42 is a number')
 })
 
+t.test('origins that are neither a string nor an array are refused', async (t) => {
+  const table: Array<[unknown, string]> = [
+    [42, 'got a value of type number, not a string or an array'],
+    [null, 'got null, not a string or an array'],
+    [{ origin: 'https://a.example' }, 'got a value of type object, not a string or an array'],
+    [/https:\/\/a\.example/, 'got the single RegExp /https:\\/\\/a\\.example/ (wrap it in an array)']
+  ]
+  for (const [input, problem] of table) {
+    const error = configError(() => parseAllowlist(input as AllowlistEntry[]))
+    t.equal(error.setting, 'origins')
+    t.match(error.message, problem)
+    t.match(error.fix, 'pass an array')
+  }
+})
+
 t.test('"*" mixed with other entries is refused', async (t) => {
   const error = configError(() => parseAllowlist(['*', 'https://a.example']))
   t.equal(error.setting, 'origins')
