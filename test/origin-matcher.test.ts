@@ -66,6 +66,7 @@ t.test('non-canonical forms of an allowed origin are refused and say what they l
     ['https://a.example:0443', 'https://a.example'],
     ['https://a.example/', 'https://a.example'],
     ['https://bücher.example', 'https://xn--bcher-kva.example'],
+    ['http://[0:0::1]:8080', 'http://[::1]:8080'],
     ['https://X.b.example', 'https://*.b.example'],
     ['https://x.b.example:443', 'https://*.b.example'],
     ['https://C1.example', '/https:\\/\\/c[0-9]\\.example/'],
@@ -92,7 +93,7 @@ t.test('a listed host with another scheme or port is refused with the entry it d
 })
 
 t.test('values that are not serialized origins are refused as malformed', async (t) => {
-  for (const origin of ['null', 'null ', '', 'garbage', 'https://', 'https://a.example/path', 'ftp://A.example', 'https://Z.example', '*']) {
+  for (const origin of ['null', 'null ', '', 'garbage', 'https://', 'https://a.example/path', 'ftp://A.example', 'https://Z.example', 'https://z.example:443', '*']) {
     t.same(policy.decide(origin), { allowed: false, reason: 'malformed' }, JSON.stringify(origin))
   }
 })
@@ -103,6 +104,8 @@ t.test('an absent Origin is its own refusal reason', async (t) => {
 
 t.test('a well-formed unknown origin is not listed', async (t) => {
   t.same(policy.decide('https://unknown.example'), { allowed: false, reason: 'not-listed' })
+  t.same(policy.decide('chrome-extension://abcdef'), { allowed: false, reason: 'not-listed' })
+  t.same(policy.decide('http://[::2]:8080'), { allowed: false, reason: 'not-listed' })
 })
 
 t.test('a wildcard never matches its apex', async (t) => {
@@ -135,8 +138,8 @@ t.test('wildcards for both schemes on one domain each keep their own scheme', as
   t.same(both.decide('https://x.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
 })
 
-t.test('a wildcard list ignores origins of other schemes', async (t) => {
-  t.match(matcher(['https://*.example.com']).decide('ftp://x.example.com'), { allowed: false })
+t.test('a wildcard never admits another scheme, even a non-http one', async (t) => {
+  t.same(matcher(['https://*.example.com']).decide('ftp://x.example.com'), { allowed: false, reason: 'scheme-differs', entry: 'https://*.example.com' })
 })
 
 t.test('a RegExp entry must match the whole origin', async (t) => {
