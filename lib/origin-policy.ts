@@ -174,6 +174,7 @@ export function createOriginPolicy (options: CorsPolicyOptions = {}, env: NodeJS
 export function appendVary (current: string | number | readonly string[] | undefined, tokens: string): string {
   if (current === undefined || current === '') return tokens
   const existing = (Array.isArray(current) ? current.join(',') : String(current)).split(',').map((token) => token.trim())
+    .filter((token) => token !== '')
   if (existing.includes('*')) return '*'
   const lower = new Set(existing.map((token) => token.toLowerCase()))
   const missing = tokens.split(',').map((token) => token.trim()).filter((token) => !lower.has(token.toLowerCase()))

@@ -287,6 +287,8 @@ t.test('appendVary adds tokens without losing or repeating any', async (t) => {
     ['origin', 'Origin', 'origin'],
     ['Accept, Origin', 'Origin', 'Accept, Origin'],
     ['Origin', PREFLIGHT_VARY, PREFLIGHT_VARY],
+    ['Accept, ', 'Origin', 'Accept, Origin'],
+    [' , ', 'Origin', 'Origin'],
     ['*', 'Origin', '*'],
     ['Accept, *', 'Origin', '*']
   ]
