@@ -1,0 +1,84 @@
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fastifyCookie from '@fastify/cookie'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance } from 'fastify'
+import { corsPolicy, realtime } from '../index.js'
+import { readExampleConfig } from './config.js'
+import { DemoJobs } from './jobs.js'
+import { MetricsSampler } from './metrics.js'
+import { AdminPresence } from './presence.js'
+import { apiRoutes } from './routes/api.js'
+import { authRoutes } from './routes/auth.js'
+import { SessionStore } from './sessions.js'
+import './dashboard-events.js'
+
+// The compiled app runs from dist/example/, but the page's files are not
+// compiled, so they are served from the source folder.
+const publicDir = fileURLToPath(new URL('../../example/public/', import.meta.url))
+const socketIoClientDir = dirname(createRequire(import.meta.url).resolve('socket.io/package.json')) + '/client-dist'
+
+const METRICS_INTERVAL_MS = 1000
+
+/**
+ * The example host app, started by `npm start` (fastify-cli). One origin policy
+ * covers the JSON API and Socket.IO; admins watch the server live on /admin.
+ */
+export default async function app (fastify: FastifyInstance) {
+  const config = readExampleConfig(process.env)
+  const sessions = new SessionStore()
+  const presence = new AdminPresence()
+
+  await fastify.register(fastifyCookie, { secret: config.cookieSecret })
+  await fastify.register(corsPolicy, { origins: config.origins, credentials: true })
+  await fastify.register(realtime, {
+    authenticate: async (handshake) => sessions.find(handshake.cookies.session),
+    isAdmin: (user) => user.role === 'admin'
+  })
+
+  fastify.log.info({ origins: config.origins ?? process.env.CORS_ORIGINS }, 'origin allowlist')
+
+  let refusedHttp = 0
+  fastify.addHook('onResponse', async (request, reply) => {
+    const origin = request.headers.origin
+    if (origin !== undefined && reply.statusCode === 403 && !fastify.originPolicy.decide(origin).allowed) refusedHttp += 1
+  })
+
+  const metrics = new MetricsSampler({
+    sockets: () => ({ connected: fastify.io.engine.clientsCount, dashboards: fastify.io.of('/admin').sockets.size }),
+    sessions: () => sessions.size,
+    refusedOrigins: () => refusedHttp
+  })
+  const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
+
+  fastify.io.of('/admin').on('connection', (socket) => {
+    const user = socket.data.user
+    presence.add(user, socket.id)
+    fastify.dashboard.broadcast('admins', presence.list())
+    socket.on('disconnect', () => {
+      presence.remove(user.id, socket.id)
+      fastify.dashboard.broadcast('admins', presence.list())
+    })
+  })
+
+  const metricsTimer = setInterval(() => {
+    fastify.dashboard.broadcast('metrics', metrics.snapshot())
+    metrics.startWindow()
+  }, METRICS_INTERVAL_MS)
+
+  fastify.addHook('onClose', async () => {
+    clearInterval(metricsTimer)
+    jobs.stopAll()
+    metrics.stop()
+  })
+
+  await fastify.register(fastifyStatic, { root: publicDir, prefix: '/static/' })
+  fastify.get('/', async (_request, reply) => reply.redirect('/admin'))
+  fastify.get('/admin', async (_request, reply) => reply.sendFile('admin.html'))
+  fastify.get('/login', async (_request, reply) => reply.sendFile('login.html'))
+  fastify.get('/vendor/socket.io.min.js', async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
+
+  await fastify.register(authRoutes, { sessions })
+  await fastify.register(apiRoutes, { sessions, jobs, metrics })
+}
