@@ -5,6 +5,13 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 
+declare global {
+  interface Window {
+    /** The Socket.IO client the page loads, as the app's pages use it. */
+    io: typeof import('socket.io-client').io
+  }
+}
+
 const socketIoClientPath = join(dirname(createRequire(import.meta.url).resolve('socket.io/package.json')), 'client-dist', 'socket.io.min.js')
 
 /** An empty page that loads the Socket.IO client, as another site's page would. */
