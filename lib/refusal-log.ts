@@ -10,6 +10,7 @@ export class RefusalLog {
   #windowStart = 0
   #linesInWindow = 0
   #suppressed = 0
+  #total = 0
 
   constructor ({ intervalMs = 60_000, maxOrigins = 1000, maxLinesPerInterval = 100 } = {}) {
     this.#intervalMs = intervalMs
@@ -17,11 +18,17 @@ export class RefusalLog {
     this.#maxLinesPerInterval = maxLinesPerInterval
   }
 
+  /** Every refusal counted, logged or not (for metrics). */
+  get total (): number {
+    return this.#total
+  }
+
   /**
    * Whether a refusal of `origin` should be logged now. Returns how many refusals went unlogged since
    * the last line (so the line can say so), or `undefined` when this one is not to be logged.
    */
   take (origin: string, now = Date.now()): number | undefined {
+    this.#total++
     const last = this.#lastLogged.get(origin)
     if (now - this.#windowStart >= this.#intervalMs) {
       this.#windowStart = now
