@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import fastifyCookie from '@fastify/cookie'
 import fastifyStatic from '@fastify/static'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyPluginOptions } from 'fastify'
 import { corsPolicy, realtime } from '../index.js'
 import { readExampleConfig } from './config.js'
 import { DemoJobs } from './jobs.js'
@@ -11,7 +11,7 @@ import { MetricsSampler } from './metrics.js'
 import { AdminPresence } from './presence.js'
 import { apiRoutes } from './routes/api.js'
 import { authRoutes } from './routes/auth.js'
-import { SessionStore } from './sessions.js'
+import { SESSION_COOKIE, SessionStore } from './sessions.js'
 import './dashboard-events.js'
 
 // The compiled app runs from dist/example/, but the page's files are not
@@ -24,8 +24,10 @@ const METRICS_INTERVAL_MS = 1000
 /**
  * The example host app, started by `npm start` (fastify-cli). One origin policy
  * covers the JSON API and Socket.IO; admins watch the server live on /admin.
+ * fastify-cli refuses an async plugin that does not declare both parameters,
+ * hence `_options`, which the app has no use for.
  */
-export default async function app (fastify: FastifyInstance) {
+export default async function app (fastify: FastifyInstance, _options: FastifyPluginOptions) {
   const config = readExampleConfig(process.env)
   const sessions = new SessionStore()
   const presence = new AdminPresence()
@@ -33,7 +35,7 @@ export default async function app (fastify: FastifyInstance) {
   await fastify.register(fastifyCookie, { secret: config.cookieSecret })
   await fastify.register(corsPolicy, { origins: config.origins, credentials: true })
   await fastify.register(realtime, {
-    authenticate: async (handshake) => sessions.find(handshake.cookies.session),
+    authenticate: async (handshake) => sessions.find(handshake.signedCookies[SESSION_COOKIE]),
     isAdmin: (user) => user.role === 'admin'
   })
 
@@ -46,13 +48,13 @@ export default async function app (fastify: FastifyInstance) {
   })
 
   const metrics = new MetricsSampler({
-    sockets: () => ({ connected: fastify.io.engine.clientsCount, dashboards: fastify.io.of('/admin').sockets.size }),
+    sockets: () => ({ connected: fastify.io.engine.clientsCount, dashboards: fastify.dashboard.namespace.sockets.size }),
     sessions: () => sessions.size,
     refusedOrigins: () => refusedHttp
   })
   const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
 
-  fastify.io.of('/admin').on('connection', (socket) => {
+  fastify.dashboard.namespace.on('connection', (socket) => {
     const user = socket.data.user
     presence.add(user, socket.id)
     fastify.dashboard.broadcast('admins', presence.list())

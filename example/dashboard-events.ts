@@ -1,3 +1,5 @@
+import type { Role } from './users.js'
+
 /** Payloads the example pushes to every open dashboard, one type per event name. */
 
 export interface Metrics {
@@ -26,4 +28,16 @@ export interface ConnectedAdmin {
 
 export interface AdminList {
   admins: ConnectedAdmin[]
+}
+
+declare module '../index.js' {
+  interface DashboardEvents {
+    metrics: Metrics
+    'job:progress': JobProgress
+    admins: AdminList
+  }
+  interface SocketUser {
+    name: string
+    role: Role
+  }
 }
