@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import fastifyCookie from '@fastify/cookie'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyPluginOptions } from 'fastify'
+import fp from 'fastify-plugin'
 import { corsPolicy, realtime } from '../index.js'
 import { readExampleConfig } from './config.js'
 import { DemoJobs } from './jobs.js'
@@ -27,7 +28,7 @@ const METRICS_INTERVAL_MS = 1000
  * fastify-cli refuses an async plugin that does not declare both parameters,
  * hence `_options`, which the app has no use for.
  */
-export default async function app (fastify: FastifyInstance, _options: FastifyPluginOptions) {
+async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOptions) {
   const config = readExampleConfig(process.env)
   const sessions = new SessionStore()
   const presence = new AdminPresence()
@@ -84,3 +85,11 @@ export default async function app (fastify: FastifyInstance, _options: FastifyPl
   await fastify.register(authRoutes, { sessions })
   await fastify.register(apiRoutes, { sessions, jobs, metrics })
 }
+
+/**
+ * Not encapsulated, so the CORS plugin's hooks see every request of the server:
+ * a preflight for a route without an OPTIONS handler, or a request for a path
+ * that does not exist, is answered by the server's root 404 handler, which runs
+ * only root-level hooks.
+ */
+export default fp(exampleApp, { name: 'fastify-cors-io-example', fastify: '5.x' })

@@ -8,9 +8,14 @@ export interface MetricsSources {
 }
 
 const NS_PER_MS = 1e6
+const SAMPLE_EVERY_MS = 10
 
-function roundMs (nanoseconds: number): number {
-  return Math.round(nanoseconds / NS_PER_MS * 100) / 100
+/**
+ * The histogram records how long each sampling timer took to fire, which
+ * includes the sampling interval itself; the delay is what exceeds it.
+ */
+function delayMs (nanoseconds: number): number {
+  return Math.max(0, Math.round((nanoseconds / NS_PER_MS - SAMPLE_EVERY_MS) * 100) / 100)
 }
 
 /**
@@ -24,20 +29,18 @@ export class MetricsSampler {
 
   constructor (sources: MetricsSources) {
     this.#sources = sources
-    this.#histogram = monitorEventLoopDelay({ resolution: 10 })
+    this.#histogram = monitorEventLoopDelay({ resolution: SAMPLE_EVERY_MS })
     this.#histogram.enable()
   }
 
   snapshot (): Metrics {
     const memory = process.memoryUsage()
-    // An empty histogram reports NaN percentiles; show no delay rather than NaN.
-    const hasSamples = this.#histogram.count > 0
     return {
       at: new Date().toISOString(),
       eventLoopDelayMs: {
-        p50: hasSamples ? roundMs(this.#histogram.percentile(50)) : 0,
-        p99: hasSamples ? roundMs(this.#histogram.percentile(99)) : 0,
-        max: hasSamples ? roundMs(this.#histogram.max) : 0
+        p50: delayMs(this.#histogram.percentile(50)),
+        p99: delayMs(this.#histogram.percentile(99)),
+        max: delayMs(this.#histogram.max)
       },
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
       sockets: this.#sources.sockets(),

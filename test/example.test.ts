@@ -74,9 +74,18 @@ t.test('the example app, started as `npm start` starts it', async (t) => {
     t.same(refused.headers.getSetCookie(), [], 'a refused login creates no session')
     t.match(await refused.json(), { statusCode: 403, code: 'ORIGIN_REFUSED' })
 
+    // Neither route has an OPTIONS handler; the policy still answers the preflight.
+    for (const [origin, status] of [[`http://localhost:${port}`, 204], [`http://localhost:${port + 1}`, 403]] as const) {
+      const preflight = await fetch(`${base}/api/login`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' }
+      })
+      t.equal(preflight.status, status, `preflight from ${origin}`)
+    }
+
     const admin = await login('admin', 'admin')
     const metrics = await metricsAs(admin)
-    t.equal(metrics.refusedOrigins, 1, 'the refusal is counted')
+    t.equal(metrics.refusedOrigins, 2, 'the refused POST and preflight are counted')
     t.equal(metrics.sessions, 1, 'only the admin\'s login made a session')
   })
 
