@@ -36,10 +36,6 @@ export class DemoJobs {
     return { ...progress }
   }
 
-  get running (): number {
-    return this.#timers.size
-  }
-
   stopAll (): void {
     for (const timer of this.#timers) clearInterval(timer)
     this.#timers.clear()

@@ -184,6 +184,8 @@ t.test('the example app, started as `npm start` starts it', async (t) => {
   })
 
   t.test('the origin check route answers only allowed origins', async (t) => {
+    const sameOriginGet = await fetch(`${base}/api/origin-check`, { method: 'POST' })
+    t.same(await sameOriginGet.json(), { origin: null, allowed: true }, 'no Origin: not a browser page, served')
     const allowed = await fetch(`${base}/api/origin-check`, { method: 'POST', headers: { origin: base } })
     t.same(await allowed.json(), { origin: base, allowed: true })
     const refused = await fetch(`${base}/api/origin-check`, { method: 'POST', headers: { origin: 'http://localhost:1' } })
@@ -234,4 +236,24 @@ t.test('the example app, started as `npm start` starts it', async (t) => {
     second.close()
     t.match(await afterClose, { admins: [{ name: 'admin', connections: 1 }] })
   })
+})
+
+t.test('SIGTERM stops the app within fastify-cli\'s grace delay, even mid-job with a dashboard open', async (t) => {
+  const port = await freePort()
+  const app = await startExample({ PORT: String(port) })
+  const login = await fetch(`${app.origin}/api/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'admin' })
+  })
+  const cookie = login.headers.getSetCookie()[0].split(';')[0]
+  const dashboard = io(`${app.origin}/admin`, { extraHeaders: { cookie }, reconnection: false })
+  t.teardown(() => { dashboard.close() })
+  await new Promise((resolve) => dashboard.once('connect', () => resolve(undefined)))
+  const firstStep = new Promise((resolve) => dashboard.once('job:progress', resolve))
+  t.equal((await fetch(`${app.origin}/api/jobs`, { method: 'POST', headers: { cookie } })).status, 202)
+  await firstStep
+  const disconnected = new Promise<string>((resolve) => dashboard.once('disconnect', resolve))
+  t.equal(await app.stop(), 0, 'exit code 0: closed before the grace delay ran out')
+  t.equal(await disconnected, 'io server disconnect', 'the server told the dashboard it was going away')
 })

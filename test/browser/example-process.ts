@@ -14,7 +14,8 @@ export interface ExampleProcess {
   port: number
   /** Everything the app has printed so far, one line each (pino JSON on stdout). */
   logs: string[]
-  stop: () => Promise<void>
+  /** SIGTERM, as a process manager would send; resolves to the exit code. */
+  stop: () => Promise<number | null>
 }
 
 /** A port that was free a moment ago; the app needs its port before it starts, for its allowlist. */
@@ -62,6 +63,7 @@ export async function startExample (env: Record<string, string>): Promise<Exampl
     stop: async () => {
       child.kill('SIGTERM')
       await exited
+      return child.exitCode
     }
   }
 }
