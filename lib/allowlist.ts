@@ -33,6 +33,10 @@ const WILDCARD_PLACEHOLDER = 'wildcard-label-placeholder'
  * A string is split on commas (the `CORS_ORIGINS` form): items are trimmed and empty items dropped.
  */
 export function parseAllowlist (input: string | readonly AllowlistEntry[]): Allowlist {
+  if (typeof input !== 'string' && !Array.isArray(input)) {
+    throw new CorsConfigError('origins', `got ${describeValue(input)}, not a string or an array`,
+      'pass an array such as [\'https://app.example.com\'], or a comma-separated string')
+  }
   const items: AllowlistEntry[] = typeof input === 'string'
     ? input.split(',').map((item) => item.trim()).filter((item) => item !== '')
     : [...input]
@@ -96,7 +100,8 @@ export function normalizeEntry (entry: string): string | WildcardEntry {
   if (!isHttpScheme(scheme)) {
     throw new CorsConfigError(setting, `scheme "${scheme}" is not http or https`, 'list the http(s) origin of the page that calls the API')
   }
-  const authorityEnd = rest.search(/[/?#]/)
+  // The URL parser reads `\` as `/` in http(s) URLs, so it starts a path too.
+  const authorityEnd = rest.search(/[/?#\\]/)
   const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd)
   if (authorityEnd !== -1) {
     const tail = rest.slice(authorityEnd)
@@ -121,7 +126,11 @@ function normalizeWildcard (entry: string, scheme: 'http' | 'https', authority: 
   }
   const url = parseUrl(setting, `${scheme}://${WILDCARD_PLACEHOLDER}${authority.slice(1)}`)
   const suffix = url.hostname.slice(WILDCARD_PLACEHOLDER.length)
-  if (!url.hostname.startsWith(`${WILDCARD_PLACEHOLDER}.`) || suffix.split('.').length < 3) {
+  const labels = suffix.split('.').slice(1)
+  if (labels.includes('')) {
+    throw new CorsConfigError(setting, 'has an empty label (two dots in a row, or a trailing dot)', fix)
+  }
+  if (!url.hostname.startsWith(`${WILDCARD_PLACEHOLDER}.`) || labels.length < 2) {
     throw new CorsConfigError(setting, 'covers a whole top-level domain or is not a domain wildcard', fix)
   }
   return Object.freeze({ text: `${scheme}://*${url.host.slice(WILDCARD_PLACEHOLDER.length)}`, scheme })
@@ -146,4 +155,9 @@ function parsePattern (pattern: RegExp): PatternEntry {
       `drop the flag: /${pattern.source}/${pattern.flags.replace(/[gy]/g, '')}`)
   }
   return Object.freeze({ text, anchored: new RegExp(`^(?:${pattern.source})$`, pattern.flags) })
+}
+
+function describeValue (value: unknown): string {
+  if (value === null) return 'null'
+  return value instanceof RegExp ? `the single RegExp ${String(value)} (wrap it in an array)` : `a value of type ${typeof value}`
 }

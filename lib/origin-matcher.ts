@@ -120,12 +120,14 @@ export class OriginMatcher {
 
   /** Why a value that no entry admits is refused. Off the allowed path, so it may allocate. */
   #explain (origin: string): OriginRefused {
-    const parts = SERIALIZED_ORIGIN.exec(origin)
-    if (parts === null || parts[3] === DEFAULT_PORT[parts[1]]) {
-      const normalized = normalizeRequestOrigin(origin)
-      const resembled = normalized === undefined ? undefined : this.#matchAny(normalized)
-      return resembled === undefined ? MALFORMED : refused('non-canonical', resembled.entry)
+    // A value the URL parser would rewrite (case, default port, `/`, uncompressed IPv6) is not what browsers send.
+    const normalized = normalizeRequestOrigin(origin)
+    if (normalized !== undefined && normalized !== origin) {
+      const resembled = this.#matchAny(normalized)
+      if (resembled !== undefined) return refused('non-canonical', resembled.entry)
     }
+    const parts = SERIALIZED_ORIGIN.exec(origin)
+    if (parts === null || (parts[3] !== undefined && parts[3] === DEFAULT_PORT[parts[1]])) return MALFORMED
     const [, scheme, host, port] = parts
     const sameHost = this.#exactByHost.get(host)
     if (sameHost !== undefined) {

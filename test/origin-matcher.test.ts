@@ -1,0 +1,245 @@
+import t from 'tap'
+import { parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
+import { describeDecision, OriginMatcher, type AllowReason, type RefusalReason } from '../lib/origin-matcher.js'
+
+function matcher (entries: string | AllowlistEntry[], patternCacheSize = 1000): OriginMatcher {
+  return new OriginMatcher(parseAllowlist(entries), patternCacheSize)
+}
+
+const ENTRIES: AllowlistEntry[] = [
+  'https://a.example',
+  'http://localhost:3000',
+  'https://bücher.example',
+  'http://[0:0::1]:8080',
+  'https://*.b.example',
+  'http://*.dev.example:8080',
+  /https:\/\/c[0-9]\.example/
+]
+const policy = matcher(ENTRIES)
+
+t.test('allowed origins, and the entry that allowed each', async (t) => {
+  const table: Array<[string, AllowReason, string]> = [
+    ['https://a.example', 'exact', 'https://a.example'],
+    ['http://localhost:3000', 'exact', 'http://localhost:3000'],
+    ['https://xn--bcher-kva.example', 'exact', 'https://xn--bcher-kva.example'],
+    ['http://[::1]:8080', 'exact', 'http://[::1]:8080'],
+    ['https://x.b.example', 'wildcard', 'https://*.b.example'],
+    ['https://x.y.b.example', 'wildcard', 'https://*.b.example'],
+    ['https://x-1.b.example', 'wildcard', 'https://*.b.example'],
+    ['http://api.dev.example:8080', 'wildcard', 'http://*.dev.example:8080'],
+    ['https://c1.example', 'pattern', '/https:\\/\\/c[0-9]\\.example/']
+  ]
+  for (const [origin, reason, entry] of table) {
+    t.same(policy.decide(origin), { allowed: true, reason, entry }, origin)
+  }
+})
+
+t.test('bypass attempts are refused', async (t) => {
+  const table: Array<[string, RefusalReason]> = [
+    ['https://a.example.evil.net', 'not-listed'],
+    ['https://evila.example', 'not-listed'],
+    ['https://a.exampleevil.net', 'not-listed'],
+    ['https://evil.net?https://a.example', 'malformed'],
+    ['https://evil.net#https://a.example', 'malformed'],
+    ['https://a.example@evil.net', 'malformed'],
+    ['https://b.example.evil.net', 'not-listed'],
+    ['https://evilb.example', 'not-listed'],
+    ['https://x.b.example.evil.net', 'not-listed'],
+    ['https://evil.net/x.b.example', 'malformed'],
+    ['https://evil.net#.b.example', 'malformed'],
+    ['https://c1.example.evil.net', 'not-listed'],
+    ['https://evil.c1.example', 'not-listed'],
+    ['https://c12.example', 'not-listed'],
+    ['https://a.example, https://evil.net', 'malformed'],
+    ['https://evil.net, https://a.example', 'malformed']
+  ]
+  for (const [origin, reason] of table) {
+    t.match(policy.decide(origin), { allowed: false, reason }, origin)
+  }
+})
+
+t.test('non-canonical forms of an allowed origin are refused and say what they look like', async (t) => {
+  const table: Array<[string, string]> = [
+    ['https://A.example', 'https://a.example'],
+    ['HTTPS://a.example', 'https://a.example'],
+    ['https://a.example:443', 'https://a.example'],
+    ['https://a.example:0443', 'https://a.example'],
+    ['https://a.example/', 'https://a.example'],
+    ['https://bücher.example', 'https://xn--bcher-kva.example'],
+    ['http://[0:0::1]:8080', 'http://[::1]:8080'],
+    ['https://X.b.example', 'https://*.b.example'],
+    ['https://x.b.example:443', 'https://*.b.example'],
+    ['https://C1.example', '/https:\\/\\/c[0-9]\\.example/'],
+    ['https://c1.example/', '/https:\\/\\/c[0-9]\\.example/']
+  ]
+  for (const [origin, entry] of table) {
+    t.same(policy.decide(origin), { allowed: false, reason: 'non-canonical', entry }, origin)
+  }
+})
+
+t.test('a listed host with another scheme or port is refused with the entry it differs from', async (t) => {
+  const table: Array<[string, RefusalReason, string]> = [
+    ['http://a.example', 'scheme-differs', 'https://a.example'],
+    ['https://localhost:3000', 'scheme-differs', 'http://localhost:3000'],
+    ['https://a.example:8443', 'port-differs', 'https://a.example'],
+    ['https://a.example:80', 'port-differs', 'https://a.example'],
+    ['http://localhost:3001', 'port-differs', 'http://localhost:3000'],
+    ['http://x.b.example', 'scheme-differs', 'https://*.b.example'],
+    ['http://c1.example', 'scheme-differs', '/https:\\/\\/c[0-9]\\.example/']
+  ]
+  for (const [origin, reason, entry] of table) {
+    t.same(policy.decide(origin), { allowed: false, reason, entry }, origin)
+  }
+})
+
+t.test('values that are not serialized origins are refused as malformed', async (t) => {
+  for (const origin of ['null', 'null ', '', 'garbage', 'https://', 'https://a.example/path', 'ftp://A.example', 'https://Z.example', 'https://z.example:443', '*']) {
+    t.same(policy.decide(origin), { allowed: false, reason: 'malformed' }, JSON.stringify(origin))
+  }
+})
+
+t.test('an absent Origin is its own refusal reason', async (t) => {
+  t.same(policy.decide(undefined), { allowed: false, reason: 'absent' })
+})
+
+t.test('a well-formed unknown origin is not listed', async (t) => {
+  t.same(policy.decide('https://unknown.example'), { allowed: false, reason: 'not-listed' })
+  t.same(policy.decide('chrome-extension://abcdef'), { allowed: false, reason: 'not-listed' })
+  t.same(policy.decide('http://[::2]:8080'), { allowed: false, reason: 'not-listed' })
+})
+
+t.test('a wildcard never matches its apex', async (t) => {
+  const only = matcher(['https://*.example.com'])
+  t.match(only.decide('https://example.com'), { allowed: false, reason: 'not-listed' })
+  t.match(only.decide('https://.example.com'), { allowed: false })
+})
+
+t.test('a wildcard stands for whole labels only', async (t) => {
+  const only = matcher(['https://*.example.com'])
+  t.match(only.decide('https://xexample.com'), { allowed: false, reason: 'not-listed' })
+  t.match(only.decide('https://x_y.example.com'), { allowed: false })
+  t.match(only.decide('https://x..example.com'), { allowed: false })
+  t.match(only.decide('https://a.b.example.com'), { allowed: true, reason: 'wildcard' })
+})
+
+t.test('a wildcard requires its scheme and port', async (t) => {
+  const only = matcher(['https://*.example.com', 'http://*.example.net:8080'])
+  t.match(only.decide('http://x.example.com'), { allowed: false })
+  t.match(only.decide('https://x.example.com:8443'), { allowed: false })
+  t.match(only.decide('http://x.example.net'), { allowed: false })
+  t.match(only.decide('http://x.example.net:8081'), { allowed: false })
+  t.match(only.decide('https://x.example.net:8080'), { allowed: false })
+  t.match(only.decide('http://x.example.net:8080'), { allowed: true })
+})
+
+t.test('wildcards for both schemes on one domain each keep their own scheme', async (t) => {
+  const both = matcher(['https://*.example.com', 'http://*.example.com'])
+  t.same(both.decide('http://x.example.com'), { allowed: true, reason: 'wildcard', entry: 'http://*.example.com' })
+  t.same(both.decide('https://x.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
+})
+
+t.test('a wildcard never admits another scheme, even a non-http one', async (t) => {
+  t.same(matcher(['https://*.example.com']).decide('ftp://x.example.com'), { allowed: false, reason: 'scheme-differs', entry: 'https://*.example.com' })
+})
+
+t.test('a RegExp entry must match the whole origin', async (t) => {
+  const only = matcher([/https:\/\/a\.example/])
+  t.match(only.decide('https://a.example'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example.evil.net'), { allowed: false })
+  t.match(only.decide('https://evil.net/https://a.example'), { allowed: false })
+  t.match(only.decide('xhttps://a.example'), { allowed: false })
+})
+
+t.test('a RegExp with alternation is anchored as a whole', async (t) => {
+  const only = matcher([/https:\/\/a\.example|https:\/\/b\.example/])
+  t.match(only.decide('https://b.example'), { allowed: true })
+  t.match(only.decide('https://a.example.evil.net'), { allowed: false })
+  t.match(only.decide('https://evil.net.b.example'), { allowed: false })
+})
+
+t.test('a case-insensitive RegExp still refuses non-canonical upper case', async (t) => {
+  const only = matcher([/https:\/\/a\.example/i])
+  t.match(only.decide('https://A.EXAMPLE'), { allowed: false, reason: 'non-canonical' })
+})
+
+t.test('"*" allows every value, even malformed ones', async (t) => {
+  const any = matcher('*')
+  for (const origin of ['https://a.example', 'null', 'garbage']) {
+    t.same(any.decide(origin), { allowed: true, reason: 'any', entry: '*' }, origin)
+  }
+  t.same(any.decide(undefined), { allowed: false, reason: 'absent' })
+})
+
+t.test('pattern decisions are memoized: a repeated origin gets the same decision', async (t) => {
+  const cached = matcher([/https:\/\/c[0-9]\.example/], 10)
+  const first = cached.decide('https://c1.example')
+  t.equal(cached.cacheSize, 1)
+  t.equal(cached.decide('https://c1.example'), first)
+  t.equal(cached.cacheSize, 1)
+})
+
+t.test('the pattern cache never exceeds its limit under 5,000 distinct origins', async (t) => {
+  const cached = matcher([/https:\/\/c[0-9]+\.example/], 100)
+  t.equal(cached.cacheLimit, 100)
+  let largest = 0
+  for (let i = 0; i < 5000; i++) {
+    const decision = cached.decide(`https://c${i}.example`)
+    if (!decision.allowed) t.fail(`c${i} refused`)
+    cached.decide(`https://evil${i}.example`)
+    largest = Math.max(largest, cached.cacheSize)
+  }
+  t.equal(largest, 100)
+  t.equal(cached.cacheSize, 100)
+})
+
+t.test('the pattern cache evicts oldest first', async (t) => {
+  // Non-canonical refusals are built afresh on every miss, so identity shows what was cached.
+  const cached = matcher([/https:\/\/c[0-9]\.example/], 2)
+  const first = cached.decide('https://C1.example')
+  cached.decide('https://C2.example')
+  const third = cached.decide('https://C3.example')
+  t.equal(cached.decide('https://C3.example'), third, 'the newest is still cached')
+  t.not(cached.decide('https://C1.example'), first, 'the oldest was evicted and decided afresh')
+  t.same(cached.decide('https://C1.example'), first)
+})
+
+t.test('patternCacheSize 0 disables the cache, decisions stay right', async (t) => {
+  const uncached = matcher([/https:\/\/c[0-9]\.example/], 0)
+  t.match(uncached.decide('https://c1.example'), { allowed: true })
+  t.match(uncached.decide('https://c1.example.evil.net'), { allowed: false })
+  t.equal(uncached.cacheSize, 0)
+  t.equal(uncached.cacheLimit, 0)
+})
+
+t.test('exact and wildcard decisions never touch the pattern cache', async (t) => {
+  const cached = matcher(['https://a.example', 'https://*.b.example', /https:\/\/c[0-9]\.example/])
+  cached.decide('https://a.example')
+  cached.decide('https://x.b.example')
+  t.equal(cached.cacheSize, 0)
+})
+
+t.test('the matcher is frozen', async (t) => {
+  t.ok(Object.isFrozen(policy))
+})
+
+t.test('describeDecision says why, for every reason', async (t) => {
+  const table: Array<[string | undefined, string]> = [
+    ['https://a.example', 'Origin "https://a.example" is allowed by entry https://a.example'],
+    [undefined, 'A request without Origin is refused: an Origin header is required here'],
+    ['null', 'Origin "null" is refused: it is not a serialized origin'],
+    ['https://A.example', 'looks like the allowed https://a.example'],
+    ['http://a.example', 'only https://a.example is listed, with another scheme'],
+    ['https://a.example:8443', 'only https://a.example is listed, with another port'],
+    ['https://unknown.example', 'it is not in the allowlist']
+  ]
+  for (const [origin, sentence] of table) {
+    t.match(describeDecision(origin, policy.decide(origin)), sentence, String(origin))
+  }
+})
+
+t.test('describeDecision shortens a very long origin', async (t) => {
+  const long = `https://${'a'.repeat(500)}.example`
+  const sentence = describeDecision(long, policy.decide(long))
+  t.ok(sentence.length < 300)
+  t.match(sentence, `${long.slice(0, 200)}…`)
+})
