@@ -1,0 +1,95 @@
+import { createRequire } from 'node:module'
+import { dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import fastifyCookie from '@fastify/cookie'
+import fastifyStatic from '@fastify/static'
+import type { FastifyInstance, FastifyPluginOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import { corsPolicy, realtime } from '../index.js'
+import { readExampleConfig } from './config.js'
+import { DemoJobs } from './jobs.js'
+import { MetricsSampler } from './metrics.js'
+import { AdminPresence } from './presence.js'
+import { apiRoutes } from './routes/api.js'
+import { authRoutes } from './routes/auth.js'
+import { SESSION_COOKIE, SessionStore } from './sessions.js'
+import './dashboard-events.js'
+
+// The compiled app runs from dist/example/, but the page's files are not
+// compiled, so they are served from the source folder.
+const publicDir = fileURLToPath(new URL('../../example/public/', import.meta.url))
+const socketIoClientDir = dirname(createRequire(import.meta.url).resolve('socket.io/package.json')) + '/client-dist'
+
+const METRICS_INTERVAL_MS = 1000
+
+/**
+ * The example host app, started by `npm start` (fastify-cli). One origin policy
+ * covers the JSON API and Socket.IO; admins watch the server live on /admin.
+ * fastify-cli refuses an async plugin that does not declare both parameters,
+ * hence `_options`, which the app has no use for.
+ */
+async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOptions) {
+  const config = readExampleConfig(process.env)
+  const sessions = new SessionStore()
+  const presence = new AdminPresence()
+
+  await fastify.register(fastifyCookie, { secret: config.cookieSecret })
+  await fastify.register(corsPolicy, { origins: config.origins, credentials: true })
+  await fastify.register(realtime, {
+    authenticate: async (handshake) => sessions.find(handshake.signedCookies[SESSION_COOKIE]),
+    isAdmin: (user) => user.role === 'admin'
+  })
+
+  fastify.log.info({ origins: config.origins ?? process.env.CORS_ORIGINS }, 'origin allowlist')
+
+  let refusedHttp = 0
+  fastify.addHook('onResponse', async (request, reply) => {
+    const origin = request.headers.origin
+    if (origin !== undefined && reply.statusCode === 403 && !fastify.originPolicy.decide(origin).allowed) refusedHttp += 1
+  })
+
+  const metrics = new MetricsSampler({
+    sockets: () => ({ connected: fastify.io.engine.clientsCount, dashboards: fastify.dashboard.namespace.sockets.size }),
+    sessions: () => sessions.size,
+    refusedOrigins: () => refusedHttp
+  })
+  const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
+
+  fastify.dashboard.namespace.on('connection', (socket) => {
+    const user = socket.data.user
+    presence.add(user, socket.id)
+    fastify.dashboard.broadcast('admins', presence.list())
+    socket.on('disconnect', () => {
+      presence.remove(user.id, socket.id)
+      fastify.dashboard.broadcast('admins', presence.list())
+    })
+  })
+
+  const metricsTimer = setInterval(() => {
+    fastify.dashboard.broadcast('metrics', metrics.snapshot())
+    metrics.startWindow()
+  }, METRICS_INTERVAL_MS)
+
+  fastify.addHook('onClose', async () => {
+    clearInterval(metricsTimer)
+    jobs.stopAll()
+    metrics.stop()
+  })
+
+  await fastify.register(fastifyStatic, { root: publicDir, prefix: '/static/' })
+  fastify.get('/', async (_request, reply) => reply.redirect('/admin'))
+  fastify.get('/admin', async (_request, reply) => reply.sendFile('admin.html'))
+  fastify.get('/login', async (_request, reply) => reply.sendFile('login.html'))
+  fastify.get('/vendor/socket.io.min.js', async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
+
+  await fastify.register(authRoutes, { sessions })
+  await fastify.register(apiRoutes, { sessions, jobs, metrics })
+}
+
+/**
+ * Not encapsulated, so the CORS plugin's hooks see every request of the server:
+ * a preflight for a route without an OPTIONS handler, or a request for a path
+ * that does not exist, is answered by the server's root 404 handler, which runs
+ * only root-level hooks.
+ */
+export default fp(exampleApp, { name: 'fastify-cors-io-example', fastify: '5.x' })

@@ -1,0 +1,43 @@
+import type { Role } from './users.js'
+
+/** Payloads the example pushes to every open dashboard, one type per event name. */
+
+export interface Metrics {
+  at: string
+  eventLoopDelayMs: { p50: number, p99: number, max: number }
+  memory: { rssBytes: number, heapUsedBytes: number }
+  sockets: { connected: number, dashboards: number }
+  sessions: number
+  refusedOrigins: number
+}
+
+export interface JobProgress {
+  id: string
+  startedBy: string
+  step: number
+  steps: number
+  state: 'running' | 'done'
+}
+
+export interface ConnectedAdmin {
+  id: string
+  name: string
+  connections: number
+  since: string
+}
+
+export interface AdminList {
+  admins: ConnectedAdmin[]
+}
+
+declare module '../index.js' {
+  interface DashboardEvents {
+    metrics: Metrics
+    'job:progress': JobProgress
+    admins: AdminList
+  }
+  interface SocketUser {
+    name: string
+    role: Role
+  }
+}

@@ -1,0 +1,236 @@
+import { mkdir, readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import t from 'tap'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { CHROMIUM_PATH, chromiumSkipReason, launchChromium } from './browser/chromium.js'
+import { freePort, startExample } from './browser/example-process.js'
+import { startPageServer } from './browser/page-server.js'
+
+// `DASHBOARD_SCREENSHOT=docs/dashboard.png` refreshes the README's picture;
+// otherwise the screenshot goes to this test's scratch folder.
+const screenshotTarget = process.env.DASHBOARD_SCREENSHOT
+
+t.test('the CI rule: a missing Chromium fails on CI and skips loudly elsewhere', async (t) => {
+  const missing = '/nonexistent/chromium'
+  t.throws(() => chromiumSkipReason(missing, { CI: 'true' }), /CI=true but Chromium is missing at \/nonexistent\/chromium/)
+  t.match(chromiumSkipReason(missing, {}), /BROWSER TESTS SKIPPED: Chromium is missing at \/nonexistent\/chromium/)
+})
+
+const skipReason = chromiumSkipReason(CHROMIUM_PATH, process.env)
+if (skipReason !== undefined) console.error(skipReason)
+
+t.test('in a real browser, across origins', { skip: skipReason ?? false }, async (t) => {
+  const appPort = await freePort()
+  const allowedPages = await startPageServer()
+  const refusedPages = await startPageServer()
+  t.teardown(allowedPages.close)
+  t.teardown(refusedPages.close)
+
+  // Page origins are on the app's site (localhost) where cookies flow, except
+  // 127.0.0.1, which is another site; see /work/shared/browser-notes.md.
+  const allowedOrigin = `http://localhost:${allowedPages.port}`
+  const refusedSameSite = `http://localhost:${refusedPages.port}`
+  const refusedCrossSite = `http://127.0.0.1:${refusedPages.port}`
+
+  const app = await startExample({
+    PORT: String(appPort),
+    CORS_ORIGINS: `http://localhost:${appPort},${allowedOrigin}`
+  })
+  t.teardown(app.stop)
+  const appOrigin = app.origin
+
+  const browser: Browser = await launchChromium()
+  t.teardown(() => browser.close())
+
+  async function adminCookie (): Promise<string> {
+    const response = await fetch(`${appOrigin}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'admin' })
+    })
+    return response.headers.getSetCookie()[0].split(';')[0]
+  }
+  const nodeAdmin = await adminCookie()
+  async function serverMetrics () {
+    const response = await fetch(`${appOrigin}/api/metrics`, { headers: { cookie: nodeAdmin } })
+    return await response.json() as { sessions: number, refusedOrigins: number, sockets: { connected: number } }
+  }
+
+  async function openPage (context: BrowserContext, url: string): Promise<Page> {
+    const page = await context.newPage()
+    await page.goto(url)
+    return page
+  }
+
+  // Shared by the allowed and the same-site refused page: the admin's cookie is
+  // in this browser, so only the origin check can stop the refused page.
+  const loggedIn = await browser.newContext()
+  t.teardown(() => loggedIn.close())
+
+  t.test('an allowed page logs in, reads the API and gets dashboard broadcasts over WebSocket', async (t) => {
+    const page = await openPage(loggedIn, `${allowedOrigin}/`)
+    const result = await page.evaluate(async (appOrigin) => {
+      const login = await fetch(`${appOrigin}/api/login`, {
+        method: 'POST',
+        credentials: 'include',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: 'admin' })
+      })
+      const me = await fetch(`${appOrigin}/api/me`, { credentials: 'include' })
+      const socket = window.io(`${appOrigin}/admin`, { withCredentials: true })
+      const upgradedTo = new Promise<string>((resolve) => {
+        socket.io.on('open', () => socket.io.engine.once('upgrade', (transport) => resolve(transport.name)))
+      })
+      const firstMetrics = new Promise<unknown>((resolve) => socket.once('metrics', resolve))
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve)
+        socket.once('connect_error', reject)
+      })
+      const transport = await upgradedTo
+      const jobProgress = new Promise<unknown>((resolve) => socket.once('job:progress', resolve))
+      const job = await fetch(`${appOrigin}/api/jobs`, { method: 'POST', credentials: 'include' })
+      const result = {
+        login: { status: login.status, body: await login.json() },
+        me: { status: me.status, body: await me.json() },
+        transport,
+        metrics: await firstMetrics,
+        jobStatus: job.status,
+        jobProgress: await jobProgress
+      }
+      socket.close()
+      return result
+    }, appOrigin)
+
+    t.equal(result.login.status, 200)
+    t.equal(result.login.body.user.role, 'admin')
+    t.equal(result.me.status, 200, 'the session cookie is sent cross-origin and the response is readable')
+    t.equal(result.me.body.user.name, 'admin')
+    t.equal(result.transport, 'websocket', 'the connection upgraded to WebSocket')
+    t.match(result.metrics, { sockets: { connected: Number }, memory: { rssBytes: Number } }, 'a metrics broadcast arrived')
+    t.equal(result.jobStatus, 202)
+    t.match(result.jobProgress, { startedBy: 'admin', steps: 20, state: 'running' }, 'a job:progress broadcast arrived')
+    t.ok((await loggedIn.cookies(appOrigin)).some((cookie) => cookie.name === 'session'), 'the browser holds the session cookie')
+    await page.close()
+  })
+
+  for (const [label, refusedOrigin, context] of [
+    ['a same-site page (the admin\'s cookies are sent)', refusedSameSite, () => loggedIn],
+    ['a cross-site page', refusedCrossSite, () => browser.newContext()]
+  ] as const) {
+    t.test(`${label} from a refused origin can neither read the API nor connect`, async (t) => {
+      const browserContext = await context()
+      const before = await serverMetrics()
+      const cookiesBefore = await browserContext.cookies()
+      const page = await openPage(browserContext, `${refusedOrigin}/`)
+      const result = await page.evaluate(async (appOrigin) => {
+        async function fetchFails (path: string, init: RequestInit): Promise<string> {
+          try {
+            const response = await fetch(`${appOrigin}${path}`, { credentials: 'include', ...init })
+            return `read status ${response.status}`
+          } catch (error) {
+            return (error as Error).name
+          }
+        }
+        async function connectError (transports: string[]): Promise<string> {
+          const socket = window.io(`${appOrigin}/admin`, { withCredentials: true, transports, reconnection: false })
+          return await new Promise<string>((resolve) => {
+            socket.once('connect', () => resolve('connected'))
+            socket.once('connect_error', (error) => resolve(error.message))
+          }).finally(() => socket.close())
+        }
+        return {
+          me: await fetchFails('/api/me', {}),
+          // JSON is preflighted; text/plain is a "simple" request the browser sends without asking.
+          jsonLogin: await fetchFails('/api/login', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ username: 'admin', password: 'admin' })
+          }),
+          formLogin: await fetchFails('/login', {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: 'username=admin&password=admin'
+          }),
+          polling: await connectError(['polling']),
+          websocket: await connectError(['websocket'])
+        }
+      }, appOrigin)
+
+      t.same(result, {
+        me: 'TypeError',
+        jsonLogin: 'TypeError',
+        formLogin: 'TypeError',
+        polling: 'xhr poll error',
+        websocket: 'websocket error'
+      })
+      const after = await serverMetrics()
+      t.equal(after.sessions, before.sessions, 'the server created no login session')
+      t.equal(after.sockets.connected, 0, 'the server holds no Socket.IO connection')
+      t.equal(after.refusedOrigins - before.refusedOrigins, 3, 'the server counted the three refused API requests')
+      t.same(await browserContext.cookies(), cookiesBefore, 'the browser got no new cookie')
+      await page.close()
+      if (browserContext !== loggedIn) await browserContext.close()
+    })
+  }
+
+  t.test('/admin explains a missing login, then shows live data once an admin logs in', async (t) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 440 } })
+    t.teardown(() => context.close())
+    const page = await openPage(context, `${appOrigin}/admin`)
+    const badge = page.locator('#status')
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'unauthorized')
+    t.equal(await badge.textContent(), 'unauthorized')
+    t.match(await page.locator('#notice').textContent(), /You are not logged in/)
+    t.ok(await page.locator('#retry').isVisible(), 'Retry is offered')
+
+    await page.goto(`${appOrigin}/login`)
+    await page.fill('input[name=username]', 'admin')
+    await page.fill('input[name=password]', 'admin')
+    await Promise.all([page.waitForURL(`${appOrigin}/admin`), page.click('button[type=submit]')])
+    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'connected (websocket)')
+    await page.waitForFunction(() => document.getElementById('metric-sockets')?.textContent !== '–')
+    t.equal(await page.locator('#metric-dashboards').textContent(), '1')
+    t.match(await page.locator('#admins').textContent(), /admin · 1 tab/)
+    t.match(await page.locator('#who').textContent(), 'Logged in as admin (admin)')
+    t.notOk(await page.locator('#retry').isVisible())
+
+    await page.click('#start-job')
+    await page.waitForFunction(() => {
+      const bar = document.querySelector<HTMLProgressElement>('#jobs progress')
+      return bar !== null && bar.value >= 8
+    })
+    const screenshotPath = screenshotTarget === undefined ? resolve(t.testdirName, 'dashboard.png') : resolve(screenshotTarget)
+    await mkdir(dirname(screenshotPath), { recursive: true })
+    await page.screenshot({ path: screenshotPath })
+    const png = await readFile(screenshotPath)
+    t.equal(png.subarray(1, 4).toString(), 'PNG')
+    t.comment(`dashboard screenshot: ${screenshotPath}`)
+
+    // The newest job is listed first; an older job of another test may still be listed below it.
+    await page.waitForFunction(() => document.querySelector<HTMLElement>('#jobs li')?.dataset.state === 'done')
+    t.equal(await page.locator('#jobs li').first().textContent(), 'Job by admin: done')
+  })
+
+  t.test('/admin opened from a refused origin says so instead of retrying forever', async (t) => {
+    const context = await browser.newContext()
+    t.teardown(() => context.close())
+    // The app's own address under another name: 127.0.0.1 is not in this run's allowlist.
+    const page = await openPage(context, `http://127.0.0.1:${appPort}/admin`)
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'refused')
+    t.equal(await page.locator('#status').textContent(), 'refused by the origin policy')
+    t.match(await page.locator('#notice').textContent(), `The server does not allow this page's origin, http://127.0.0.1:${appPort}.`)
+  })
+
+  t.test('/admin tells a plain user that the dashboard is for admins', async (t) => {
+    const context = await browser.newContext()
+    t.teardown(() => context.close())
+    const page = await openPage(context, `${appOrigin}/login`)
+    await page.fill('input[name=username]', 'user')
+    await page.fill('input[name=password]', 'user')
+    await page.click('button[type=submit]')
+    t.match(await page.locator('#login-message').textContent(), 'a plain user')
+    await page.goto(`${appOrigin}/admin`)
+    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'forbidden')
+    t.match(await page.locator('#notice').textContent(), 'not an admin')
+  })
+})

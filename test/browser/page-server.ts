@@ -1,0 +1,50 @@
+import { once } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+
+declare global {
+  interface Window {
+    /** The Socket.IO client the page loads, as the app's pages use it. */
+    io: typeof import('socket.io-client').io
+  }
+}
+
+const socketIoClientPath = join(dirname(createRequire(import.meta.url).resolve('socket.io/package.json')), 'client-dist', 'socket.io.min.js')
+
+/** An empty page that loads the Socket.IO client, as another site's page would. */
+const PAGE = '<!doctype html><html><head><meta charset="utf-8"><title>other origin</title>' +
+  '<script src="/socket.io.min.js"></script></head><body>other origin</body></html>'
+
+export interface PageServer {
+  port: number
+  close: () => Promise<void>
+}
+
+/**
+ * Serves a page from an origin other than the app's. It listens on 127.0.0.1,
+ * so one server is reachable under two origins: http://localhost:PORT (same
+ * site as the app, cookies flow) and http://127.0.0.1:PORT (another site).
+ */
+export async function startPageServer (): Promise<PageServer> {
+  const client = await readFile(socketIoClientPath)
+  const server = createServer((request, response) => {
+    if (request.url === '/socket.io.min.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' }).end(client)
+    } else {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
+    }
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections()
+      server.close()
+      await once(server, 'close')
+    }
+  }
+}
