@@ -15,7 +15,14 @@ declare module 'fastify' {
 }
 
 const corsPolicyPlugin: FastifyPluginCallback<CorsPolicyOptions> = (fastify, options, done) => {
-  const policy = createOriginPolicy(options)
+  let policy: OriginPolicy
+  try {
+    policy = createOriginPolicy(options)
+  } catch (error) {
+    // A throw here would escape avvio as an uncaught exception; done(error) makes register/ready reject.
+    done(error as Error)
+    return
+  }
   for (const warning of policy.config.warnings) fastify.log.warn({ plugin: 'fastify-cors-io' }, warning)
   fastify.decorate('originPolicy', policy)
 

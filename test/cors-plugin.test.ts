@@ -2,6 +2,7 @@ import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
 import { corsPolicy } from '../plugins/cors.js'
 import type { CorsPolicyOptions } from '../lib/config.js'
+import { CorsConfigError } from '../lib/errors.js'
 import { OriginPolicy } from '../lib/origin-policy.js'
 
 const APP = 'https://app.example.com'
@@ -384,6 +385,22 @@ t.test('start-up warnings are logged once', async (t) => {
   const lines = warnings(logs)
   t.equal(lines.length, 1)
   t.match(lines[0], { plugin: 'fastify-cors-io', msg: /WebKit's cap \(600 s\)/ })
+})
+
+t.test('invalid options make registration reject with CorsConfigError', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.register(corsPolicy, { origins: ['https://app.example.com/'] })
+  await t.rejects(async () => { await app.ready() }, CorsConfigError)
+})
+
+t.test('no origins anywhere makes registration reject, saying how to set them', async (t) => {
+  const saved = process.env.CORS_ORIGINS
+  delete process.env.CORS_ORIGINS
+  t.teardown(() => { if (saved !== undefined) process.env.CORS_ORIGINS = saved })
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await t.rejects(async () => { await app.register(corsPolicy) }, { name: 'CorsConfigError', setting: 'origins', fix: /CORS_ORIGINS=/ })
 })
 
 t.test('CORS_ORIGINS configures the plugin when options leave origins out', async (t) => {
