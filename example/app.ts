@@ -42,16 +42,11 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
 
   fastify.log.info({ origins: config.origins ?? process.env.CORS_ORIGINS }, 'origin allowlist')
 
-  let refusedHttp = 0
-  fastify.addHook('onResponse', async (request, reply) => {
-    const origin = request.headers.origin
-    if (origin !== undefined && reply.statusCode === 403 && !fastify.originPolicy.decide(origin).allowed) refusedHttp += 1
-  })
-
   const metrics = new MetricsSampler({
     sockets: () => ({ connected: fastify.io.engine.clientsCount, dashboards: fastify.dashboard.namespace.sockets.size }),
     sessions: () => sessions.size,
-    refusedOrigins: () => refusedHttp
+    // Counts refusals of both plugins: API requests and Socket.IO requests and upgrades.
+    refusedOrigins: () => fastify.originPolicy.refusals.total
   })
   const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
 

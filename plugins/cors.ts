@@ -44,6 +44,10 @@ const corsPolicyPlugin: FastifyPluginCallback<CorsPolicyOptions> = (fastify, opt
     next()
   })
 
+  // Preflights for paths without an OPTIONS route would otherwise reach the server's root 404
+  // handler, which skips this plugin's hooks when it is registered in an encapsulated context.
+  fastify.options('*', (_request, reply) => { reply.callNotFound() })
+
   // Vary is completed last, so a handler that sets its own Vary cannot drop Origin ([D6]).
   const vary = policy.vary
   if (vary !== undefined) {
