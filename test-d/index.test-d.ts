@@ -1,0 +1,54 @@
+import Fastify from 'fastify'
+import { expectAssignable, expectError, expectType } from 'tsd'
+import {
+  corsPolicy, createOriginPolicy, CorsConfigError, OriginPolicy,
+  type AllowReason, type CorsPolicyOptions, type CorsVerdict, type OriginDecision, type RefusalMode, type RefusalReason
+} from 'fastify-cors-io'
+
+const app = Fastify()
+
+// The plugin accepts its options, and decorates the instance with the compiled policy.
+app.register(corsPolicy, { origins: ['https://app.example.com', 'https://*.example.com', /https:\/\/pr-\d+\.example\.dev/] })
+app.register(corsPolicy, { origins: 'https://a.example, https://b.example', credentials: true, maxAge: 600, refusal: 'omit-headers' })
+app.register(corsPolicy)
+expectType<OriginPolicy>(app.originPolicy)
+
+// Wrong option types do not compile.
+expectError(app.register(corsPolicy, { credentials: 'yes' }))
+expectError(app.register(corsPolicy, { maxAge: '600' }))
+expectError(app.register(corsPolicy, { refusal: 'nope' }))
+expectError(app.register(corsPolicy, { origins: 42 }))
+expectError(app.register(corsPolicy, { privateNetwork: 1 }))
+expectError(app.register(corsPolicy, { methods: [1, 2] }))
+expectError(app.register(corsPolicy, { origin: ['https://app.example.com'] }))
+
+// The per-route opt-out is typed route config.
+app.post('/oauth/callback', { config: { corsRefusal: 'omit-headers' } }, async () => 'ok')
+expectError(app.post('/oauth/callback', { config: { corsRefusal: 'off' } }, async () => 'ok'))
+
+// A decision narrows on `allowed`.
+const decision = app.originPolicy.decide('https://app.example.com')
+expectType<OriginDecision>(decision)
+if (decision.allowed) {
+  expectType<AllowReason>(decision.reason)
+  expectType<string>(decision.entry)
+} else {
+  expectType<RefusalReason>(decision.reason)
+  expectType<string | undefined>(decision.entry)
+}
+expectType<OriginDecision>(app.originPolicy.decide(undefined))
+
+// The policy can be built without Fastify, e.g. for the realtime plugin or tooling.
+const standalone = createOriginPolicy({ origins: ['https://app.example.com'] }, { CORS_MAX_AGE: '300' })
+expectType<OriginPolicy>(standalone)
+expectType<CorsVerdict>(standalone.verdict('GET', { origin: 'https://app.example.com' }))
+expectType<number>(standalone.cacheSize)
+expectError(createOriginPolicy({ maxAge: '600' }))
+
+expectAssignable<RefusalMode>('block')
+expectAssignable<CorsPolicyOptions>({ origins: '*' })
+
+const error = new CorsConfigError('maxAge', 'is too large', 'use 600')
+expectType<'FST_CORS_IO_INVALID_CONFIG'>(error.code)
+expectType<string>(error.setting)
+expectType<string>(error.fix)
