@@ -19,3 +19,36 @@ export function rawHttpResponse (answer: CorsAnswer): string {
   for (const [name, value] of Object.entries(answer.headers)) lines.push(`${name}: ${value}`)
   return `${lines.join('\r\n')}\r\n\r\n${answer.body}`
 }
+
+/** Something that says when it is gone: an engine.io session, or a raw socket. */
+export interface Closable {
+  once: (event: 'close', listener: () => void) => unknown
+}
+
+/** The open members of a set of closables, and a way to wait (up to a deadline) until none is left. */
+export class OpenSet<T extends Closable> {
+  readonly #open = new Set<T>()
+  #onEmpty: (() => void) | undefined
+
+  get size (): number { return this.#open.size }
+
+  add (item: T): void {
+    this.#open.add(item)
+    item.once('close', () => {
+      this.#open.delete(item)
+      if (this.#open.size === 0) this.#onEmpty?.()
+    })
+  }
+
+  /** The members still open, as a snapshot. */
+  values (): T[] { return [...this.#open] }
+
+  /** Resolves when the set is empty or at `deadline` (a `Date.now()` value), whichever comes first. */
+  async drained (deadline: number): Promise<void> {
+    if (this.#open.size === 0) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => { this.#onEmpty = undefined; resolve() }, Math.max(0, deadline - Date.now()))
+      this.#onEmpty = () => { this.#onEmpty = undefined; clearTimeout(timer); resolve() }
+    })
+  }
+}

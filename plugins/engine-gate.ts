@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Server as Engine } from 'engine.io'
-import { engineUrlMatcher, rawHttpResponse } from '../lib/engine-http.js'
+import { engineUrlMatcher, OpenSet, rawHttpResponse } from '../lib/engine-http.js'
 import type { CorsAnswer, OriginPolicy, WarnLogger } from '../lib/origin-policy.js'
 
 export interface EngineGateOptions {
@@ -17,9 +17,15 @@ export interface EngineGateOptions {
  * before any Fastify hook runs, and its own `allowRequest` never sees requests that carry a `sid`
  * ([F42]–[F44]), so every polling request and every upgrade is checked here first ([D4]).
  */
-export function gateEngine (server: HttpServer, options: EngineGateOptions): void {
+export interface EngineGate {
+  /** Raw sockets of upgrades handed to engine.io that are still open (to cut them at shutdown). */
+  readonly upgrades: OpenSet<Duplex>
+}
+
+export function gateEngine (server: HttpServer, options: EngineGateOptions): EngineGate {
   const { policy, engine, requireOrigin, log } = options
   const isEngineUrl = engineUrlMatcher(options.path)
+  const upgrades = new OpenSet<Duplex>()
 
   /** The answer that ends this request before engine.io sees it, if any. */
   const refusalOf = (request: IncomingMessage): { answer?: CorsAnswer, grant?: Record<string, string> } => {
@@ -58,10 +64,12 @@ export function gateEngine (server: HttpServer, options: EngineGateOptions): voi
     }
     const { answer } = refusalOf(request)
     if (answer === undefined) {
+      upgrades.add(socket)
       engine.handleUpgrade(request, socket, head)
       return
     }
     socket.on('error', () => {}) // the peer may reset first; nothing is left to tell it
     socket.end(rawHttpResponse(answer), () => socket.destroy())
   })
+  return { upgrades }
 }

@@ -78,6 +78,11 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
   recoveryWindowMs?: number
   /** An extra check of handshakes, run after the origin check (engine.io's `allowRequest`). */
   verifyHandshake?: (request: IncomingMessage) => boolean | Promise<boolean>
+  /**
+   * On close, how long to wait for clients to close their connections after being told to disconnect,
+   * before the remaining ones are cut. Default 1000 ms.
+   */
+  shutdownGraceMs?: number
   /** Options for @fastify/cookie when the host has not registered it (e.g. `{ secret }`). */
   cookiePlugin?: FastifyCookieOptions
 }

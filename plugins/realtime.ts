@@ -3,6 +3,7 @@ import { Server as Engine } from 'engine.io'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
+import { OpenSet, type Closable } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
 import { createDashboard } from './dashboard.js'
 import { gateEngine } from './engine-gate.js'
@@ -26,7 +27,7 @@ const OWNED_OPTIONS: Readonly<Record<string, string>> = {
 }
 
 const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, options) => {
-  const { authenticate, isAdmin, requireOrigin = false, dashboardNamespace = '/admin', recoveryWindowMs = 120_000, verifyHandshake, cookiePlugin, ...serverOptions } = validate(fastify, options)
+  const { authenticate, isAdmin, requireOrigin = false, dashboardNamespace = '/admin', recoveryWindowMs = 120_000, verifyHandshake, cookiePlugin, shutdownGraceMs = 1000, ...serverOptions } = validate(fastify, options)
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie, cookiePlugin ?? {})
 
   const io: RealtimeServer = new Server({
@@ -46,7 +47,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
         }
   })
   io.bind(engine)
-  gateEngine(fastify.server, { policy: fastify.originPolicy, engine, path: io.path(), requireOrigin, log: fastify.log })
+  const gate = gateEngine(fastify.server, { policy: fastify.originPolicy, engine, path: io.path(), requireOrigin, log: fastify.log })
 
   const namespaces = new Set<RealtimeNamespace>()
   const authenticateSocket = authenticationMiddleware(fastify, authenticate)
@@ -63,9 +64,19 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
 
   fastify.decorate('io', io)
   fastify.decorate('dashboard', createDashboard(dashboard))
-  fastify.addHook('preClose', (done) => {
-    for (const namespace of namespaces) namespace.disconnectSockets(true)
-    done()
+  const sessions = new OpenSet<Closable>()
+  engine.on('connection', (session: Closable) => { sessions.add(session) })
+  fastify.addHook('preClose', async () => {
+    // Tell every socket (DISCONNECT packet) and let the clients close their connections, then cut the rest.
+    // Closing engine.io sockets first instead would lose the packet of a polling client between two GETs
+    // and leave engine.io's 30 s polling close timer running; a peer that ignores the close frame would
+    // hold the HTTP server open for ws's 30 s close timeout.
+    const deadline = Date.now() + shutdownGraceMs
+    for (const namespace of namespaces) namespace.disconnectSockets()
+    await sessions.drained(deadline)
+    engine.close()
+    await gate.upgrades.drained(deadline)
+    for (const socket of gate.upgrades.values()) socket.destroy()
   })
   fastify.addHook('onClose', async () => { await io.close() })
 }
