@@ -35,6 +35,7 @@ export function spawnNode (script, { core, args = [], nodeArgs = [], env = {} } 
   let nextId = 1
   let readyResolve, readyReject
   const ready = new Promise((resolve, reject) => { readyResolve = resolve; readyReject = reject })
+  ready.catch(() => {}) // one-shot children never announce readiness; callers that await still see it
   let exited = false
   child.on('message', (msg) => {
     if (msg && msg.type === 'ready') return readyResolve(msg)
@@ -108,4 +109,17 @@ export function cpuMeter () {
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000
     return wallUs > 0 ? (c.user + c.system) / wallUs : 0
   }
+}
+
+// Run a one-shot child script that sends a single result message, then exits.
+export function runNode (script, opts = {}) {
+  const h = spawnNode(script, opts)
+  return new Promise((resolve, reject) => {
+    let result
+    h.child.on('message', (msg) => { result = msg })
+    h.child.on('exit', (code) => {
+      if (result !== undefined) resolve(result)
+      else reject(new Error(`${script} exited with code ${code} before reporting a result`))
+    })
+  })
 }
