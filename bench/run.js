@@ -53,7 +53,7 @@ if (!machine.taskset) notes.push('taskset not available: server and load generat
 if (machine.cpus < 2) notes.push('fewer than 2 CPUs: server and load generator share a core')
 if (pluginReason) notes.push(`plugin variants skipped: ${pluginReason} (run "npm run build")`)
 
-const ctx = { quick, pluginReason, log, details: {} }
+const ctx = { quick, pluginReason, log, details: {}, sioClient: args.includes('--sio-client') }
 const rows = []
 const failures = []
 for (const [name, suite] of suites) {

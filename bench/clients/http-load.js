@@ -13,7 +13,7 @@ function run ({ url, method = 'GET', headers = {}, duration = 1, connections = 1
   return new Promise((resolve, reject) => {
     const meter = cpuMeter()
     const inst = autocannon({ url, method, headers, duration, connections, pipelining }, (err, res) => {
-      const cpu = meter()
+      const load = meter()
       if (err) return reject(err)
       const statusCodes = res.statusCodeStats || {}
       const total = res.requests.total
@@ -25,7 +25,9 @@ function run ({ url, method = 'GET', headers = {}, duration = 1, connections = 1
         non2xx: res.non2xx,
         statusCodes: Object.fromEntries(Object.entries(statusCodes).map(([k, v]) => [k, v.count])),
         latency: hist.summary(),
-        cpu
+        cpu: load.cpu,
+        elu: load.elu,
+        load: load.load
       })
     })
     inst.on('response', (client, statusCode, resBytes, responseTime) => { hist.record(responseTime) })

@@ -100,14 +100,21 @@ export function serve (handlers, readyInfo = {}) {
   process.send({ type: 'ready', pid: process.pid, ...readyInfo })
 }
 
-// CPU use of this process (all threads) as a fraction of one core over a window.
+// Load of this process over a window: `cpu` is CPU time (all threads) per wall
+// time, as a fraction of one core; `elu` is the event-loop utilisation (the
+// share of wall time the loop was not waiting for I/O). On a shared machine a
+// process can be saturated (elu ~ 1) while getting well under one core of CPU,
+// so a load generator's saturation is judged by max(cpu, elu).
 export function cpuMeter () {
   const c0 = process.cpuUsage()
+  const e0 = performance.eventLoopUtilization()
   const t0 = process.hrtime.bigint()
   return () => {
     const c = process.cpuUsage(c0)
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000
-    return wallUs > 0 ? (c.user + c.system) / wallUs : 0
+    const cpu = wallUs > 0 ? (c.user + c.system) / wallUs : 0
+    const elu = performance.eventLoopUtilization(e0).utilization
+    return { cpu, elu, load: Math.max(cpu, elu) }
   }
 }
 

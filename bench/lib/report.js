@@ -34,7 +34,7 @@ export function compareRow ({ name, variant, metric, unit, samples, baseLabel, b
   if (dropped) notes.push(`${dropped} saturated round(s) dropped`)
   if (invalid) {
     status = 'INVALID'
-    notes.push(`load generator saturated its core (max ${(maxCpu * 100).toFixed(0)}%)`)
+    notes.push(`load generator saturated (max cpu/elu ${(maxCpu * 100).toFixed(0)}%)`)
   }
   return { name, variant, metric, unit, value, baseLabel, base, ratio, target: targetText, status, note: notes.join('; '), rounds: samples.length, maxClientCpu: maxCpu }
 }

@@ -40,5 +40,5 @@ await app.listen({ host: '127.0.0.1', port: 0 })
 let meter = null
 serve({
   cpuStart () { meter = cpuMeter() },
-  cpuStop () { return meter ? meter() : NaN }
+  cpuStop () { return meter ? meter().cpu : NaN }
 }, { port: app.server.address().port, variant })

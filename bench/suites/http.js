@@ -102,7 +102,7 @@ export async function httpSuite (ctx) {
         for (const v of order) {
           const r = await run(v, duration)
           samples[v].push(r)
-          ctx.log(`  ${sc.name} r${round} ${label[v]}: ${Math.round(r.rps)} req/s p99 ${r.latency.p99} ms client cpu ${(r.cpu * 100).toFixed(0)}% server cpu ${(r.serverCpu * 100).toFixed(0)}% codes ${JSON.stringify(r.statusCodes)}`)
+          ctx.log(`  ${sc.name} r${round} ${label[v]}: ${Math.round(r.rps)} req/s p99 ${r.latency.p99} ms client cpu ${(r.cpu * 100).toFixed(0)}% elu ${(r.elu * 100).toFixed(0)}% server cpu ${(r.serverCpu * 100).toFixed(0)}% codes ${JSON.stringify(r.statusCodes)}`)
         }
       }
       ctx.details[`http:${sc.name}`] = samples
@@ -113,7 +113,7 @@ export async function httpSuite (ctx) {
           rows.push(skipRow(sc.name, vLabel, 'req/s', pluginReason))
           continue
         }
-        const pick = (v, f) => samples[v].map((r) => ({ value: f(r), clientCpu: r.cpu }))
+        const pick = (v, f) => samples[v].map((r) => ({ value: f(r), clientCpu: r.load }))
         rows.push(compareRow({ name: sc.name, variant: vLabel, metric: 'req/s', unit: '', samples: pick(variant, (r) => r.rps), baseLabel: label[c.base], baseSamples: pick(c.base, (r) => r.rps), better: 'higher', target: c.rps }))
         rows.push(compareRow({ name: sc.name, variant: vLabel, metric: 'p99 latency', unit: 'ms', samples: pick(variant, (r) => r.latency.p99), baseLabel: label[c.base], baseSamples: pick(c.base, (r) => r.latency.p99), better: 'lower', target: c.p99 }))
         // server CPU per request: a cost figure less sensitive to a noisy neighbour than req/s
