@@ -1,0 +1,149 @@
+import { CorsConfigError } from './errors.js'
+
+/** One configured entry: an origin, a `scheme://*.domain[:port]` wildcard, `*`, or a RegExp. */
+export type AllowlistEntry = string | RegExp
+
+export interface WildcardEntry {
+  /** Normalized text, e.g. `https://*.example.com:8443`; also the lookup key. */
+  readonly text: string
+  readonly scheme: 'http' | 'https'
+}
+
+export interface PatternEntry {
+  readonly text: string
+  /** The user's RegExp wrapped as `^(?:…)$`, so it must match the whole origin. */
+  readonly anchored: RegExp
+}
+
+export interface Allowlist {
+  /** `*`: any origin, only legal without credentials and as the only entry. */
+  readonly any: boolean
+  /** Normalized exact origins, as browsers serialize them. */
+  readonly exact: ReadonlySet<string>
+  readonly wildcards: readonly WildcardEntry[]
+  readonly patterns: readonly PatternEntry[]
+}
+
+const SCHEME_AND_REST = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s
+const WILDCARD_PLACEHOLDER = 'wildcard-label-placeholder'
+
+/**
+ * Parses and normalizes an allowlist once, at start-up. Throws `CorsConfigError` naming the entry,
+ * the rule and the fix; never widens an entry it does not understand.
+ * A string is split on commas (the `CORS_ORIGINS` form): items are trimmed and empty items dropped.
+ */
+export function parseAllowlist (input: string | readonly AllowlistEntry[]): Allowlist {
+  const items: AllowlistEntry[] = typeof input === 'string'
+    ? input.split(',').map((item) => item.trim()).filter((item) => item !== '')
+    : [...input]
+
+  let any = false
+  const exact = new Set<string>()
+  const wildcards = new Map<string, WildcardEntry>()
+  const patterns = new Map<string, PatternEntry>()
+
+  for (const item of items) {
+    if (item instanceof RegExp) {
+      const pattern = parsePattern(item)
+      patterns.set(pattern.text, pattern)
+    } else if (typeof item !== 'string') {
+      throw new CorsConfigError('origins', `entry ${String(item)} is a ${typeof item}`,
+        'give each entry as a string such as "https://app.example.com" or as a RegExp')
+    } else if (item.trim() === '*') {
+      any = true
+    } else {
+      const entry = normalizeEntry(item.trim())
+      if (typeof entry === 'string') exact.add(entry)
+      else wildcards.set(entry.text, entry)
+    }
+  }
+
+  if (any && (exact.size + wildcards.size + patterns.size) > 0) {
+    throw new CorsConfigError('origins', '"*" is mixed with other entries, so the other entries mean nothing',
+      'either list the origins you trust, or use "*" alone (and only without credentials)')
+  }
+  if (!any && exact.size + wildcards.size + patterns.size === 0) {
+    throw new CorsConfigError('origins', 'no origin is configured',
+      'pass `origins: [\'https://app.example.com\']` when registering the plugin, or set CORS_ORIGINS=https://app.example.com (comma-separated)')
+  }
+  return Object.freeze({
+    any,
+    exact,
+    wildcards: Object.freeze([...wildcards.values()]),
+    patterns: Object.freeze([...patterns.values()])
+  })
+}
+
+/** Normalizes one string entry to a serialized origin, or to a wildcard entry. */
+export function normalizeEntry (entry: string): string | WildcardEntry {
+  const setting = `origins entry "${entry}"`
+  if (entry === '') {
+    throw new CorsConfigError('origins', 'an entry is empty', 'remove it, or write an origin such as "https://app.example.com"')
+  }
+  if (entry.toLowerCase() === 'null') {
+    throw new CorsConfigError(setting, '"null" is the origin of sandboxed iframes, data: URLs and redirects, which any site can create',
+      'remove it; list the real origin of the page instead')
+  }
+  if (/\s/.test(entry)) {
+    throw new CorsConfigError(setting, 'contains whitespace', 'remove the spaces; separate entries with commas')
+  }
+  const parts = SCHEME_AND_REST.exec(entry)
+  if (parts === null) {
+    throw new CorsConfigError(setting, 'has no scheme', `write it with its scheme, e.g. "https://${entry.replace(/^\/*/, '')}"`)
+  }
+  const scheme = parts[1].toLowerCase()
+  const rest = parts[2]
+  if (!isHttpScheme(scheme)) {
+    throw new CorsConfigError(setting, `scheme "${scheme}" is not http or https`, 'list the http(s) origin of the page that calls the API')
+  }
+  const authorityEnd = rest.search(/[/?#]/)
+  const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd)
+  if (authorityEnd !== -1) {
+    const tail = rest.slice(authorityEnd)
+    const what = tail === '/' ? 'ends with a trailing slash' : tail[0] === '?' ? 'has a query' : tail[0] === '#' ? 'has a fragment' : 'has a path'
+    throw new CorsConfigError(setting, `${what}, but an origin is only scheme://host[:port] and browsers compare it byte for byte`,
+      `write "${scheme}://${authority}"`)
+  }
+  if (authority.includes('@')) {
+    throw new CorsConfigError(setting, 'has user information before "@"', `write "${scheme}://${authority.slice(authority.lastIndexOf('@') + 1)}"`)
+  }
+  if (authority.includes('*')) return normalizeWildcard(entry, scheme, authority)
+
+  const url = parseUrl(setting, `${scheme}://${authority}`)
+  return url.origin
+}
+
+function normalizeWildcard (entry: string, scheme: 'http' | 'https', authority: string): WildcardEntry {
+  const setting = `origins entry "${entry}"`
+  const fix = `write it as "${scheme}://*.example.com": "*" stands for one or more whole labels on the left, and at least two labels must follow it`
+  if (!authority.startsWith('*.') || authority.indexOf('*', 1) !== -1) {
+    throw new CorsConfigError(setting, 'is a malformed wildcard', fix)
+  }
+  const url = parseUrl(setting, `${scheme}://${WILDCARD_PLACEHOLDER}${authority.slice(1)}`)
+  const suffix = url.hostname.slice(WILDCARD_PLACEHOLDER.length)
+  if (!url.hostname.startsWith(`${WILDCARD_PLACEHOLDER}.`) || suffix.split('.').length < 3) {
+    throw new CorsConfigError(setting, 'covers a whole top-level domain or is not a domain wildcard', fix)
+  }
+  return Object.freeze({ text: `${scheme}://*${url.host.slice(WILDCARD_PLACEHOLDER.length)}`, scheme })
+}
+
+function isHttpScheme (scheme: string): scheme is 'http' | 'https' {
+  return scheme === 'http' || scheme === 'https'
+}
+
+function parseUrl (setting: string, text: string): URL {
+  try {
+    return new URL(text)
+  } catch {
+    throw new CorsConfigError(setting, 'is not a valid host (and port)', 'write it as scheme://host[:port], e.g. "https://app.example.com:8443"')
+  }
+}
+
+function parsePattern (pattern: RegExp): PatternEntry {
+  const text = String(pattern)
+  if (pattern.global || pattern.sticky) {
+    throw new CorsConfigError(`origins entry ${text}`, 'has the g or y flag, which makes RegExp#test remember its last position and alternate between true and false',
+      `drop the flag: /${pattern.source}/${pattern.flags.replace(/[gy]/g, '')}`)
+  }
+  return Object.freeze({ text, anchored: new RegExp(`^(?:${pattern.source})$`, pattern.flags) })
+}

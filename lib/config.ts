@@ -1,0 +1,154 @@
+import { parseAllowlist, type Allowlist, type AllowlistEntry } from './allowlist.js'
+import { CorsConfigError } from './errors.js'
+
+export type RefusalMode = 'block' | 'omit-headers'
+
+/** Options of the `corsPolicy` plugin; names follow @fastify/cors where the meaning is the same. */
+export interface CorsPolicyOptions {
+  /** Exact origins, `scheme://*.domain[:port]` wildcards, RegExps, or `*` alone. Env: `CORS_ORIGINS`. */
+  origins?: string | readonly AllowlistEntry[]
+  /** Send `Access-Control-Allow-Credentials: true` (cookies, HTTP auth). Default `false`. Env: `CORS_CREDENTIALS`. */
+  credentials?: boolean
+  /** Methods granted by a preflight. Default `GET, HEAD, PUT, PATCH, POST, DELETE`. */
+  methods?: string | readonly string[]
+  /** Request headers granted by a preflight. Default `Content-Type, Authorization`. */
+  allowedHeaders?: string | readonly string[]
+  /** Response headers exposed to the page. Default none. */
+  exposedHeaders?: string | readonly string[]
+  /** `Access-Control-Max-Age` in seconds, 0–86400. Default 600 (WebKit's cap). Env: `CORS_MAX_AGE`. */
+  maxAge?: number
+  /** `Cache-Control` on successful preflights: seconds (→ `max-age=N`) or a header value. Default none. */
+  cacheControl?: number | string
+  /** Answer Private Network Access preflights (legacy Chrome). Default `false`. Env: `CORS_PRIVATE_NETWORK`. */
+  privateNetwork?: boolean
+  /** `block` (default): a refused Origin gets 403 and the handler does not run. `omit-headers`: served without CORS headers. */
+  refusal?: RefusalMode
+  /** Bound of the memo of RegExp decisions. Default 1000. */
+  patternCacheSize?: number
+}
+
+export interface CorsConfig {
+  readonly allowlist: Allowlist
+  readonly credentials: boolean
+  readonly methods: readonly string[]
+  readonly allowedHeaders: readonly string[]
+  readonly exposedHeaders: readonly string[]
+  readonly maxAge: number
+  readonly cacheControl: string | undefined
+  readonly privateNetwork: boolean
+  readonly refusal: RefusalMode
+  readonly patternCacheSize: number
+  /** Legal but risky settings, to be logged once at start-up. */
+  readonly warnings: readonly string[]
+}
+
+const DEFAULT_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']
+// Authorization is never covered by `*` ([F8]), so it is listed explicitly.
+const DEFAULT_ALLOWED_HEADERS = ['Content-Type', 'Authorization']
+const DEFAULT_MAX_AGE = 600
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+const KNOWN_OPTIONS = new Set(['origins', 'credentials', 'methods', 'allowedHeaders', 'exposedHeaders', 'maxAge', 'cacheControl',
+  'privateNetwork', 'refusal', 'patternCacheSize'])
+
+/**
+ * Validates the options once, filling what they leave out from the environment
+ * (`CORS_ORIGINS`, `CORS_CREDENTIALS`, `CORS_MAX_AGE`, `CORS_PRIVATE_NETWORK`). Explicit options win.
+ */
+export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.ProcessEnv = process.env): CorsConfig {
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) {
+      const hint = key === 'origin' ? 'rename it to `origins`' : `remove it; the options are ${[...KNOWN_OPTIONS].join(', ')}`
+      throw new CorsConfigError(key, 'is not an option of corsPolicy', hint)
+    }
+  }
+  const allowlist = parseAllowlist(options.origins ?? env.CORS_ORIGINS ?? '')
+  const credentials = options.credentials ?? parseBoolean('CORS_CREDENTIALS', env.CORS_CREDENTIALS) ?? false
+  const maxAge = options.maxAge ?? parseInteger('CORS_MAX_AGE', env.CORS_MAX_AGE) ?? DEFAULT_MAX_AGE
+  const privateNetwork = options.privateNetwork ?? parseBoolean('CORS_PRIVATE_NETWORK', env.CORS_PRIVATE_NETWORK) ?? false
+
+  expectBoolean('credentials', credentials)
+  expectBoolean('privateNetwork', privateNetwork)
+  if (allowlist.any && credentials) {
+    throw new CorsConfigError('origins', '"*" with credentials: browsers refuse it, and reflecting every origin instead would let any site read your users\' data',
+      'list the origins you trust, or turn credentials off')
+  }
+  if (!Number.isInteger(maxAge) || maxAge < 0 || maxAge > 86400) {
+    throw new CorsConfigError('maxAge', `${String(maxAge)} is not a whole number of seconds from 0 to 86400`, 'use e.g. 600 (the largest value every browser honours)')
+  }
+  const refusal = options.refusal ?? 'block'
+  if (refusal !== 'block' && refusal !== 'omit-headers') {
+    throw new CorsConfigError('refusal', `"${String(refusal)}" is not a refusal mode`, 'use "block" (403, the default) or "omit-headers"')
+  }
+  const patternCacheSize = options.patternCacheSize ?? 1000
+  if (!Number.isInteger(patternCacheSize) || patternCacheSize < 0) {
+    throw new CorsConfigError('patternCacheSize', `${String(patternCacheSize)} is not a whole number ≥ 0`, 'use e.g. 1000')
+  }
+
+  return Object.freeze({
+    allowlist,
+    credentials,
+    methods: parseTokenList('methods', options.methods ?? DEFAULT_METHODS, credentials),
+    allowedHeaders: parseTokenList('allowedHeaders', options.allowedHeaders ?? DEFAULT_ALLOWED_HEADERS, credentials),
+    exposedHeaders: parseTokenList('exposedHeaders', options.exposedHeaders ?? [], credentials),
+    maxAge,
+    cacheControl: parseCacheControl(options.cacheControl),
+    privateNetwork,
+    refusal,
+    patternCacheSize,
+    warnings: Object.freeze(collectWarnings(allowlist, credentials, maxAge))
+  })
+}
+
+function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: number): string[] {
+  const warnings: string[] = []
+  if (maxAge > 7200) warnings.push(`maxAge ${maxAge} exceeds Chromium's cap (7200 s) and WebKit's (600 s); those browsers cache preflights for less`)
+  else if (maxAge > 600) warnings.push(`maxAge ${maxAge} exceeds WebKit's cap (600 s); Safari caches preflights for 600 s at most`)
+  if (credentials) {
+    for (const origin of allowlist.exact) {
+      if (origin.startsWith('http://')) warnings.push(`origin ${origin} is plain http with credentials: anyone on its network path can act as it`)
+    }
+    for (const wildcard of allowlist.wildcards) {
+      warnings.push(`wildcard ${wildcard.text} with credentials trusts every subdomain; an XSS or takeover on any of them reads your users' data`)
+    }
+  }
+  return warnings
+}
+
+function parseTokenList (setting: string, value: string | readonly string[], credentials: boolean): readonly string[] {
+  const items = typeof value === 'string' ? value.split(',') : value
+  if (!Array.isArray(items)) throw new CorsConfigError(setting, 'is neither a string nor an array of strings', 'e.g. [\'GET\', \'POST\']')
+  const tokens = items.map((item) => String(item).trim()).filter((item) => item !== '')
+  for (const token of tokens) {
+    if (!TOKEN.test(token)) throw new CorsConfigError(setting, `"${token}" is not an HTTP token, and browsers fail the whole preflight on it`, 'use plain names such as X-Request-Id')
+    if (token === '*' && credentials) {
+      throw new CorsConfigError(setting, '"*" is only a wildcard without credentials; with credentials browsers read it as a name literally "*"',
+        'list the names explicitly')
+    }
+  }
+  return Object.freeze([...new Set(tokens)])
+}
+
+function parseCacheControl (value: number | string | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return `max-age=${value}`
+  if (typeof value === 'string' && value.trim() !== '' && !/[\r\n]/.test(value)) return value.trim()
+  throw new CorsConfigError('cacheControl', `${JSON.stringify(value)} is neither seconds nor a header value`, 'use e.g. 600 or "public, max-age=600"')
+}
+
+function parseBoolean (name: string, value: string | undefined): boolean | undefined {
+  if (value === undefined || value.trim() === '') return undefined
+  const normalized = value.trim().toLowerCase()
+  if (normalized === 'true' || normalized === '1') return true
+  if (normalized === 'false' || normalized === '0') return false
+  throw new CorsConfigError(name, `"${value}" is not a boolean`, `set ${name}=true or ${name}=false`)
+}
+
+function parseInteger (name: string, value: string | undefined): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined
+  if (!/^\d+$/.test(value.trim())) throw new CorsConfigError(name, `"${value}" is not a whole number of seconds`, `set e.g. ${name}=600`)
+  return Number(value.trim())
+}
+
+function expectBoolean (setting: string, value: unknown): void {
+  if (typeof value !== 'boolean') throw new CorsConfigError(setting, `${JSON.stringify(value)} is not a boolean`, 'pass true or false')
+}

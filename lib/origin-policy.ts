@@ -1,0 +1,181 @@
+import type { IncomingHttpHeaders } from 'node:http'
+import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
+import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused } from './origin-matcher.js'
+import { RefusalLog } from './refusal-log.js'
+
+export type HeaderMap = Record<string, string>
+
+/** A response that ends the request here: a preflight answer (204) or a refusal (403). */
+export interface CorsAnswer {
+  readonly statusCode: 204 | 403
+  readonly headers: HeaderMap
+  readonly body: string
+}
+
+/** What to do with one request; computed the same way for Fastify routes and engine.io requests. */
+export interface CorsVerdict {
+  readonly decision: OriginDecision
+  /** A preflight: answer it now (204 granted, 403 refused origin); the handler never runs. */
+  readonly answer?: CorsAnswer
+  /** A refused Origin on any other request: the 403 to send unless refused origins are served here. */
+  readonly refusal?: CorsAnswer
+  /** Headers to add to the response the handler produces (CORS grants), when there are any. */
+  readonly headers?: HeaderMap
+}
+
+/** The part of a pino-style logger that refusal logging needs. */
+export interface WarnLogger {
+  warn: (details: object, message: string) => void
+}
+
+const SAFELISTED_METHODS = new Set(['GET', 'HEAD', 'POST'])
+const HEADER_CHECK_CACHE_LIMIT = 256
+const JSON_HEADERS = 'application/json; charset=utf-8'
+
+/**
+ * The whole CORS configuration compiled once: the origin decision plus every header it implies.
+ * Both plugins ask it for a verdict and only translate the verdict into their response API.
+ */
+export class OriginPolicy {
+  readonly config: CorsConfig
+  readonly refusals = new RefusalLog()
+  /** `Origin` for a dynamic allowlist ([F19]); undefined for a static `*`, which must not vary. */
+  readonly vary: string | undefined
+  readonly #matcher: OriginMatcher
+  readonly #methods: ReadonlySet<string>
+  readonly #headerNames: ReadonlySet<string>
+  readonly #anyMethod: boolean
+  readonly #anyHeader: boolean
+  readonly #grant: HeaderMap
+  readonly #preflightGranted: HeaderMap
+  readonly #preflightGrantedPrivateNetwork: HeaderMap
+  readonly #preflightDenied: HeaderMap
+  readonly #refusalHeaders: HeaderMap
+  readonly #preflightRefusalHeaders: HeaderMap
+  readonly #headerChecks = new Map<string, boolean>()
+
+  constructor (config: CorsConfig) {
+    this.config = config
+    this.#matcher = new OriginMatcher(config.allowlist, config.patternCacheSize)
+    const dynamic = !config.allowlist.any
+    this.vary = dynamic ? 'Origin' : undefined
+    this.#methods = new Set(config.methods)
+    this.#headerNames = new Set(config.allowedHeaders.map((name) => name.toLowerCase()))
+    // `*` is a wildcard only without credentials ([F10]); config rejects it with credentials.
+    this.#anyMethod = this.#methods.has('*')
+    this.#anyHeader = this.#headerNames.has('*')
+
+    const grant: HeaderMap = {}
+    if (!dynamic) grant['access-control-allow-origin'] = '*'
+    if (config.credentials) grant['access-control-allow-credentials'] = 'true'
+    if (config.exposedHeaders.length > 0) grant['access-control-expose-headers'] = config.exposedHeaders.join(', ')
+    this.#grant = Object.freeze(grant)
+
+    const preflightVary = [...(dynamic ? ['Origin'] : []), 'Access-Control-Request-Method', 'Access-Control-Request-Headers',
+      ...(config.privateNetwork ? ['Access-Control-Request-Private-Network'] : [])].join(', ')
+    // No Content-Length: RFC 9110 §8.6 forbids it on 204, and Fastify strips it.
+    const denied: HeaderMap = { ...grant, vary: preflightVary }
+    delete denied['access-control-expose-headers'] // not for preflights ([D6])
+    if (config.methods.length > 0) denied['access-control-allow-methods'] = config.methods.join(', ')
+    if (config.allowedHeaders.length > 0) denied['access-control-allow-headers'] = config.allowedHeaders.join(', ')
+    this.#preflightDenied = Object.freeze(denied)
+    const granted: HeaderMap = { ...denied, 'access-control-max-age': String(config.maxAge) }
+    if (config.cacheControl !== undefined) granted['cache-control'] = config.cacheControl
+    this.#preflightGranted = Object.freeze(granted)
+    this.#preflightGrantedPrivateNetwork = Object.freeze({ ...granted, 'access-control-allow-private-network': 'true' })
+
+    this.#refusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, ...(dynamic ? { vary: 'Origin' } : {}) })
+    this.#preflightRefusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, vary: preflightVary })
+    Object.freeze(this)
+  }
+
+  /** How many RegExp decisions are memoized now, and the bound it never exceeds. */
+  get cacheSize (): number { return this.#matcher.cacheSize }
+  get cacheLimit (): number { return this.#matcher.cacheLimit }
+
+  /** The single origin decision: allowed by which entry, or refused and why. */
+  decide (origin: string | undefined): OriginDecision {
+    return this.#matcher.decide(origin)
+  }
+
+  /** The verdict for one request, from its method and headers. */
+  verdict (method: string | undefined, headers: IncomingHttpHeaders): CorsVerdict {
+    const origin = headers.origin
+    const decision = this.#matcher.decide(origin)
+    if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
+    const requestMethod = headers['access-control-request-method']
+    if (method === 'OPTIONS' && requestMethod !== undefined) {
+      return { decision, answer: decision.allowed ? this.#preflight(origin, requestMethod, headers) : this.refuse(origin, decision, true) }
+    }
+    if (decision.allowed) {
+      return { decision, headers: this.vary === undefined ? this.#grant : { 'access-control-allow-origin': origin, ...this.#grant } }
+    }
+    return { decision, refusal: this.refuse(origin, decision, false) }
+  }
+
+  /** Logs a refusal at warn, once per origin per minute (see `RefusalLog`). */
+  logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
+    const suppressed = this.refusals.take(origin ?? '')
+    if (suppressed === undefined) return
+    log.warn({ origin, reason: decision.reason, entry: decision.entry, method: request.method, url: request.url, suppressed },
+      describeDecision(origin, decision))
+  }
+
+  /** A 403 without any grant header ([D4]), for a refused Origin (or, on sockets, a required but missing one). */
+  refuse (origin: string | undefined, decision: OriginRefused, preflight: boolean): CorsAnswer {
+    const body = JSON.stringify({
+      statusCode: 403,
+      code: 'ORIGIN_REFUSED',
+      error: 'Forbidden',
+      reason: decision.reason,
+      message: describeDecision(origin, decision)
+    })
+    return { statusCode: 403, headers: preflight ? this.#preflightRefusalHeaders : this.#refusalHeaders, body }
+  }
+
+  #preflight (origin: string, requestMethod: string, headers: IncomingHttpHeaders): CorsAnswer {
+    const granted = this.#methodAllowed(requestMethod) && this.#headersAllowed(headers['access-control-request-headers'])
+    // The PNA grant goes only on a successful preflight that asked for it ([D1]).
+    const base = !granted
+      ? this.#preflightDenied
+      : this.config.privateNetwork && headers['access-control-request-private-network'] === 'true'
+        ? this.#preflightGrantedPrivateNetwork
+        : this.#preflightGranted
+    const answerHeaders = this.vary === undefined ? base : { 'access-control-allow-origin': origin, ...base }
+    return { statusCode: 204, headers: answerHeaders, body: '' }
+  }
+
+  #methodAllowed (method: string): boolean {
+    return SAFELISTED_METHODS.has(method) || this.#methods.has(method) || this.#anyMethod
+  }
+
+  /** Checks the request's header list against the configured one; memoized, since few lists recur. */
+  #headersAllowed (requested: string | undefined): boolean {
+    if (requested === undefined || requested === '') return true
+    const known = this.#headerChecks.get(requested)
+    if (known !== undefined) return known
+    const allowed = requested.split(',').every((raw) => {
+      const name = raw.trim().toLowerCase()
+      // `*` never covers Authorization ([F8]).
+      return name === '' || this.#headerNames.has(name) || (this.#anyHeader && name !== 'authorization')
+    })
+    if (this.#headerChecks.size >= HEADER_CHECK_CACHE_LIMIT) this.#headerChecks.clear()
+    this.#headerChecks.set(requested, allowed)
+    return allowed
+  }
+}
+
+/** Compiles options (and `CORS_*` environment variables) into a policy; throws `CorsConfigError`. */
+export function createOriginPolicy (options: CorsPolicyOptions = {}, env: NodeJS.ProcessEnv = process.env): OriginPolicy {
+  return new OriginPolicy(resolveCorsConfig(options, env))
+}
+
+/** Adds tokens to a `Vary` value without losing existing ones or repeating any. */
+export function appendVary (current: string | number | readonly string[] | undefined, tokens: string): string {
+  if (current === undefined || current === '') return tokens
+  const existing = (Array.isArray(current) ? current.join(',') : String(current)).split(',').map((token) => token.trim())
+  if (existing.includes('*')) return '*'
+  const lower = new Set(existing.map((token) => token.toLowerCase()))
+  const missing = tokens.split(',').map((token) => token.trim()).filter((token) => !lower.has(token.toLowerCase()))
+  return missing.length === 0 ? existing.join(', ') : [...existing, ...missing].join(', ')
+}

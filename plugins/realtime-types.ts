@@ -1,0 +1,83 @@
+import type { IncomingMessage } from 'node:http'
+import type { FastifyCookieOptions } from '@fastify/cookie'
+import type { Namespace, Server, ServerOptions, Socket } from 'socket.io'
+
+/**
+ * Dashboard event names and their payload types. Empty here: the host app declares its events by
+ * declaration merging, and only those compile:
+ * ```ts
+ * declare module 'fastify-cors-io' {
+ *   interface DashboardEvents { metrics: { rss: number } }
+ * }
+ * ```
+ */
+export interface DashboardEvents {}
+
+/** Events clients may send to the server; empty unless the host app declares some the same way. */
+export interface ClientEvents {}
+
+/** What `authenticate` returns and every socket carries as `socket.data.user`; augmentable. */
+export interface SocketUser {
+  id: string
+}
+
+export interface SocketData {
+  user: SocketUser
+}
+
+/** The Socket.IO event map derived from `DashboardEvents`: each event takes one typed payload. */
+export type DashboardEventMap = { [E in keyof DashboardEvents]: (payload: DashboardEvents[E]) => void }
+export type ClientEventMap = { [E in keyof ClientEvents]: (payload: ClientEvents[E]) => void }
+
+export type RealtimeServer = Server<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
+export type RealtimeNamespace = Namespace<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
+export type RealtimeSocket = Socket<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
+
+/** What `authenticate` sees of a connection attempt. */
+export interface SocketHandshake {
+  readonly headers: IncomingMessage['headers']
+  /** All cookies of the handshake, as sent. */
+  readonly cookies: Readonly<Record<string, string>>
+  /** Signed cookies whose signature is valid, unsigned (needs a @fastify/cookie secret). */
+  readonly signedCookies: Readonly<Record<string, string>>
+  /** The client's `auth` payload. */
+  readonly auth: Readonly<Record<string, unknown>>
+  readonly address: string
+  readonly namespace: string
+}
+
+export interface DashboardTarget {
+  emit: <E extends keyof DashboardEvents>(event: E, payload: DashboardEvents[E]) => void
+}
+
+/** `fastify.dashboard`: typed pushes to the admin dashboard namespace. */
+export interface Dashboard {
+  /** The namespace itself (default `/admin`), for `connection` listeners and room management. */
+  readonly namespace: RealtimeNamespace
+  /** Sends to every dashboard client. */
+  broadcast: <E extends keyof DashboardEvents>(event: E, payload: DashboardEvents[E]) => void
+  /** Sends to every dashboard client of one user (each joins the room of its user id). */
+  toUser: (id: string) => DashboardTarget
+  /** Sends to every dashboard client in a room. */
+  toRoom: (name: string) => DashboardTarget
+}
+
+/** Socket.IO options this plugin owns: `cors` and `allowRequest` derive from the origin policy. */
+type OwnedServerOptions = 'cors' | 'allowRequest' | 'serveClient' | 'connectionStateRecovery'
+
+export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServerOptions>> {
+  /** Returns the user of a connection attempt, or nothing to refuse it with `connect_error` `unauthorized`. Required. */
+  authenticate: (handshake: SocketHandshake) => SocketUser | undefined | null | Promise<SocketUser | undefined | null>
+  /** Whether a user may join the dashboard namespace; others get `connect_error` `forbidden`. Required. */
+  isAdmin: (user: SocketUser) => boolean | Promise<boolean>
+  /** Refuse engine.io requests that carry no `Origin` (non-browser clients). Default `false`. */
+  requireOrigin?: boolean
+  /** The dashboard namespace. Default `/admin`. */
+  dashboardNamespace?: string
+  /** How long a dropped client may come back and receive what it missed, in ms. Default 120000; 0 turns recovery off. */
+  recoveryWindowMs?: number
+  /** An extra check of handshakes, run after the origin check (engine.io's `allowRequest`). */
+  verifyHandshake?: (request: IncomingMessage) => boolean | Promise<boolean>
+  /** Options for @fastify/cookie when the host has not registered it (e.g. `{ secret }`). */
+  cookiePlugin?: FastifyCookieOptions
+}
