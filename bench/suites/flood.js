@@ -5,9 +5,9 @@ import { plainRow, skipRow } from '../lib/report.js'
 const HEAP_GROWTH_BOUND_MIB = 32
 
 export async function floodSuite (ctx) {
-  const r = await runNode('micro/flood.js', { core: 0, nodeArgs: ['--expose-gc'], args: ['--count=1000000'] })
+  const r = await runNode('micro/flood.js', { core: 0, nodeArgs: ['--expose-gc'], args: [`--count=${ctx.quick ? 200_000 : 1_000_000}`] })
   ctx.details.flood = r
-  const name = '7 origin flood (1M distinct)'
+  const name = `7 origin flood (${ctx.quick ? '200k' : '1M'} distinct)`
   if (r.pluginReason) return [skipRow(name, 'plugin decide()', 'memory', r.pluginReason)]
   const rows = []
   const rate = `${Math.round(r.count / r.seconds / 1000)}k decisions/s, ${r.allowed} allowed`
