@@ -4,7 +4,8 @@
 // same client; servers run pinned to core 0, load generators to core 1.
 import os from 'node:os'
 import path from 'node:path'
-import { writeFileSync, mkdirSync } from 'node:fs'
+import { writeFileSync, mkdirSync, readFileSync } from 'node:fs'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { hasTaskset, benchDir } from './lib/proc.js'
 import { loadPlugin } from './lib/plugin.js'
 import { renderTable } from './lib/report.js'
@@ -37,7 +38,29 @@ for (const name of only || []) {
   }
 }
 
+// How busy the machine is outside this harness (shared machines are noisy).
+function cpuTimes () {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+    const idle = f[3] + (f[4] || 0)
+    return { idle, total: f.reduce((a, b) => a + b, 0), steal: f[7] || 0 }
+  } catch { return null }
+}
+function loadAvg () {
+  try { return readFileSync('/proc/loadavg', 'utf8').split(' ')[0] } catch { return '?' }
+}
+async function busyBefore () {
+  const a = cpuTimes()
+  await sleep(1000)
+  const b = cpuTimes()
+  if (!a || !b || b.total === a.total) return null
+  return { busy: 1 - (b.idle - a.idle) / (b.total - a.total), steal: (b.steal - a.steal) / (b.total - a.total) }
+}
+
 const started = Date.now()
+const idleCheck = await busyBefore()
+const loadStart = loadAvg()
+const statStart = cpuTimes()
 const log = (msg) => { if (verbose) console.error(msg) }
 const { reason: pluginReason } = await loadPlugin()
 const machine = {
@@ -71,6 +94,16 @@ for (const [name, suite] of suites) {
 }
 
 const elapsed = (Date.now() - started) / 1000
+const statEnd = cpuTimes()
+machine.background = {
+  busyBeforeStart: idleCheck?.busy,
+  stealBeforeStart: idleCheck?.steal,
+  loadAvgStart: loadStart,
+  loadAvgEnd: loadAvg(),
+  stealDuringRun: statStart && statEnd ? (statEnd.steal - statStart.steal) / (statEnd.total - statStart.total) : null
+}
+const pct = (x) => (Number.isFinite(x) ? `${(x * 100).toFixed(0)}%` : '?')
+notes.push(`machine load outside the benchmark: ${pct(idleCheck?.busy)} of all CPUs busy in the second before start (steal ${pct(idleCheck?.steal)}); 1-min load average ${loadStart} at start, ${machine.background.loadAvgEnd} at end; steal during run ${pct(machine.background.stealDuringRun)}`)
 console.log('')
 console.log(`fastify-cors-io benchmarks (${quick ? 'quick' : 'full'} mode), ${new Date().toISOString()}`)
 console.log(`machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.memGiB} GiB, node ${machine.node}; servers on core 0, load generators on core 1${machine.taskset ? '' : ' (NOT pinned)'}`)
