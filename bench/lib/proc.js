@@ -18,9 +18,13 @@ export function hasTaskset () {
 
 // Spawn `node [nodeArgs] script [args]`, pinned to `core` when taskset exists.
 // Returns an RPC handle: call(cmd, payload) -> Promise<result>, ready -> Promise<readyMsg>.
+// BENCH_PROFILE_DIR=dir profiles every server child (node --cpu-prof) into dir.
 export function spawnNode (script, { core, args = [], nodeArgs = [], env = {} } = {}) {
   const file = path.isAbsolute(script) ? script : path.join(benchDir, script)
-  const nodeCmd = [...nodeArgs, file, ...args]
+  const profile = process.env.BENCH_PROFILE_DIR && script.startsWith('servers/')
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${path.basename(script, '.js')}-${args.join('-')}-${Date.now()}.cpuprofile`]
+    : []
+  const nodeCmd = [...profile, ...nodeArgs, file, ...args]
   let cmd = process.execPath
   let argv = nodeCmd
   if (core !== undefined && hasTaskset()) {
@@ -97,6 +101,7 @@ export function serve (handlers, readyInfo = {}) {
     }
   })
   process.on('disconnect', () => process.exit(0))
+  process.on('SIGTERM', () => process.exit(0)) // exit normally, so `node --cpu-prof` writes its profile
   process.send({ type: 'ready', pid: process.pid, ...readyInfo })
 }
 
