@@ -1,0 +1,137 @@
+// Child-process plumbing for the benchmark harness: spawn a node script pinned
+// to one core (taskset), talk to it over IPC with request/response messages.
+import { spawn, spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+export const benchDir = path.resolve(here, '..')
+
+let tasksetChecked = null
+export function hasTaskset () {
+  if (tasksetChecked === null) {
+    const r = spawnSync('taskset', ['-c', '0', 'true'])
+    tasksetChecked = r.status === 0
+  }
+  return tasksetChecked
+}
+
+// Spawn `node [nodeArgs] script [args]`, pinned to `core` when taskset exists.
+// Returns an RPC handle: call(cmd, payload) -> Promise<result>, ready -> Promise<readyMsg>.
+// BENCH_PROFILE_DIR=dir profiles every server child (node --cpu-prof) into dir.
+export function spawnNode (script, { core, args = [], nodeArgs = [], env = {} } = {}) {
+  const file = path.isAbsolute(script) ? script : path.join(benchDir, script)
+  const profile = process.env.BENCH_PROFILE_DIR && script.startsWith('servers/')
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${path.basename(script, '.js')}-${args.join('-')}-${Date.now()}.cpuprofile`]
+    : []
+  const nodeCmd = [...profile, ...nodeArgs, file, ...args]
+  let cmd = process.execPath
+  let argv = nodeCmd
+  if (core !== undefined && hasTaskset()) {
+    cmd = 'taskset'
+    argv = ['-c', String(core), process.execPath, ...nodeCmd]
+  }
+  const child = spawn(cmd, argv, {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...env }
+  })
+  const pending = new Map()
+  let nextId = 1
+  let readyResolve, readyReject
+  const ready = new Promise((resolve, reject) => { readyResolve = resolve; readyReject = reject })
+  ready.catch(() => {}) // one-shot children never announce readiness; callers that await still see it
+  let exited = false
+  child.on('message', (msg) => {
+    if (msg && msg.type === 'ready') return readyResolve(msg)
+    if (msg && msg.type === 'reply') {
+      const p = pending.get(msg.id)
+      if (!p) return
+      pending.delete(msg.id)
+      if (msg.error) p.reject(new Error(`${path.basename(file)}: ${msg.error}`))
+      else p.resolve(msg.result)
+    }
+  })
+  child.on('exit', (code, signal) => {
+    exited = true
+    const err = new Error(`${path.basename(file)} exited (code ${code}, signal ${signal})`)
+    readyReject(err)
+    for (const p of pending.values()) p.reject(err)
+    pending.clear()
+  })
+  return {
+    child,
+    ready,
+    call (cmd, payload = {}, timeoutMs = 600_000) {
+      if (exited) return Promise.reject(new Error(`${path.basename(file)} is not running`))
+      const id = nextId++
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending.delete(id)
+          reject(new Error(`${path.basename(file)}: ${cmd} timed out after ${timeoutMs} ms`))
+        }, timeoutMs)
+        pending.set(id, {
+          resolve: (v) => { clearTimeout(timer); resolve(v) },
+          reject: (e) => { clearTimeout(timer); reject(e) }
+        })
+        child.send({ type: 'call', id, cmd, payload })
+      })
+    },
+    async stop () {
+      if (exited) return
+      const done = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGTERM')
+      const t = setTimeout(() => { if (!exited) child.kill('SIGKILL') }, 5000)
+      await done
+      clearTimeout(t)
+    }
+  }
+}
+
+// Child side: answer calls with the given handlers; announce readiness.
+export function serve (handlers, readyInfo = {}) {
+  process.on('message', async (msg) => {
+    if (!msg || msg.type !== 'call') return
+    const h = handlers[msg.cmd]
+    try {
+      if (!h) throw new Error(`unknown command ${msg.cmd}`)
+      const result = await h(msg.payload || {})
+      process.send({ type: 'reply', id: msg.id, result })
+    } catch (err) {
+      process.send({ type: 'reply', id: msg.id, error: err && err.stack ? err.stack : String(err) })
+    }
+  })
+  process.on('disconnect', () => process.exit(0))
+  process.on('SIGTERM', () => process.exit(0)) // exit normally, so `node --cpu-prof` writes its profile
+  process.send({ type: 'ready', pid: process.pid, ...readyInfo })
+}
+
+// Load of this process over a window: `cpu` is CPU time (all threads) per wall
+// time, as a fraction of one core; `elu` is the event-loop utilisation (the
+// share of wall time the loop was not waiting for I/O). On a shared machine a
+// process can be saturated (elu ~ 1) while getting well under one core of CPU,
+// so a load generator's saturation is judged by max(cpu, elu).
+export function cpuMeter () {
+  const c0 = process.cpuUsage()
+  const e0 = performance.eventLoopUtilization()
+  const t0 = process.hrtime.bigint()
+  return () => {
+    const c = process.cpuUsage(c0)
+    const wallUs = Number(process.hrtime.bigint() - t0) / 1000
+    const cpu = wallUs > 0 ? (c.user + c.system) / wallUs : 0
+    const elu = performance.eventLoopUtilization(e0).utilization
+    return { cpu, elu, load: Math.max(cpu, elu) }
+  }
+}
+
+// Run a one-shot child script that sends a single result message, then exits.
+export function runNode (script, opts = {}) {
+  const h = spawnNode(script, opts)
+  return new Promise((resolve, reject) => {
+    let result
+    h.child.on('message', (msg) => { result = msg })
+    h.child.on('exit', (code) => {
+      if (result !== undefined) resolve(result)
+      else reject(new Error(`${script} exited with code ${code} before reporting a result`))
+    })
+  })
+}

@@ -1,0 +1,44 @@
+// HTTP server under test, one variant per process. Usage: node http.js <variant>
+//   none              no CORS at all (OPTIONS answered by a bare 204 route)
+//   fastify-cors      bare @fastify/cors with a static string origin
+//   plugin            this library's corsPolicy (3-entry mixed allowlist)
+//   fastify-cors-10k  @fastify/cors with an array of 10,000 exact origins
+//   plugin-10k        corsPolicy with the same 10,000 exact origins
+import Fastify from 'fastify'
+import cors from '@fastify/cors'
+import { serve, cpuMeter } from '../lib/proc.js'
+import { loadPlugin, defaultOrigins, exactList, ALLOWED_ORIGIN } from '../lib/plugin.js'
+
+const variant = process.argv[2]
+const app = Fastify({ logger: false })
+
+switch (variant) {
+  case 'none':
+    app.options('*', (req, reply) => { reply.code(204).send() })
+    break
+  case 'fastify-cors':
+    await app.register(cors, { origin: ALLOWED_ORIGIN, credentials: true, maxAge: 600 })
+    break
+  case 'fastify-cors-10k':
+    await app.register(cors, { origin: exactList(10_000), credentials: true, maxAge: 600 })
+    break
+  case 'plugin':
+  case 'plugin-10k': {
+    const { mod, reason } = await loadPlugin()
+    if (!mod) throw new Error(reason)
+    const origins = variant === 'plugin' ? defaultOrigins() : exactList(10_000)
+    await app.register(mod.corsPolicy, { origins, credentials: true, maxAge: 600 })
+    break
+  }
+  default:
+    throw new Error(`unknown variant ${variant}`)
+}
+
+app.get('/hello', async () => ({ hello: 'world' }))
+
+await app.listen({ host: '127.0.0.1', port: 0 })
+let meter = null
+serve({
+  cpuStart () { meter = cpuMeter() },
+  cpuStop () { return meter ? meter().cpu : NaN }
+}, { port: app.server.address().port, variant })

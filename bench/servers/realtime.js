@@ -1,0 +1,90 @@
+// Realtime server under test, one variant per process (run with --expose-gc).
+// Usage: node --expose-gc realtime.js <variant>
+//   plain   socket.io attached to a Fastify server, namespace /admin, no origin check
+//   plugin  this library: corsPolicy + realtime (dashboard namespace /admin)
+//   ws      a raw `ws` WebSocketServer on the same Fastify server (path /ws)
+// Commands (IPC): count, mem, burst, paced, cpuStart, cpuStop.
+import Fastify from 'fastify'
+import { Server } from 'socket.io'
+import { WebSocketServer } from 'ws'
+import { setImmediate as yieldLoop, setTimeout as sleep } from 'node:timers/promises'
+import { serve, cpuMeter } from '../lib/proc.js'
+import { loadPlugin, defaultOrigins } from '../lib/plugin.js'
+import { nowMs } from '../lib/stats.js'
+
+const variant = process.argv[2]
+const app = Fastify({ logger: false })
+app.get('/hello', async () => ({ hello: 'world' }))
+
+let broadcast
+let count
+switch (variant) {
+  case 'plain': {
+    const io = new Server(app.server)
+    const nsp = io.of('/admin')
+    broadcast = (event, payload) => nsp.emit(event, payload)
+    count = () => nsp.sockets.size
+    app.addHook('onClose', async () => { io.close() })
+    break
+  }
+  case 'plugin': {
+    const { mod, reason } = await loadPlugin()
+    if (!mod) throw new Error(reason)
+    await app.register(mod.corsPolicy, { origins: defaultOrigins(), credentials: true, maxAge: 600 })
+    await app.register(mod.realtime, { authenticate: async () => ({ id: 'u1' }), isAdmin: () => true })
+    await app.ready()
+    broadcast = (event, payload) => app.dashboard.broadcast(event, payload)
+    count = () => app.io.of('/admin').sockets.size
+    break
+  }
+  case 'ws': {
+    const wss = new WebSocketServer({ server: app.server, path: '/ws', perMessageDeflate: false })
+    // the idiomatic loop: serialise once, send the same buffer to every open client
+    broadcast = (event, payload) => {
+      const data = Buffer.from(JSON.stringify([event, payload]))
+      for (const c of wss.clients) if (c.readyState === 1) c.send(data, { binary: false })
+    }
+    count = () => wss.clients.size
+    break
+  }
+  default:
+    throw new Error(`unknown variant ${variant}`)
+}
+
+await app.listen({ host: '127.0.0.1', port: 0 })
+
+// a small dashboard-like event; `bt` is the send time (ms, shared clock) for latency
+const event = (seq) => ({ bt: nowMs(), seq, metric: 'requests', value: 1234.5, unit: 'req/s' })
+
+let meter = null
+serve({
+  count: () => count(),
+  async mem () {
+    for (let i = 0; i < 3; i++) { global.gc(); await sleep(50) }
+    return process.memoryUsage()
+  },
+  // as fast as the event loop allows: `chunk` broadcasts, then let I/O run
+  async burst ({ events, chunk = 10 }) {
+    const tStart = nowMs()
+    for (let i = 0; i < events; i++) {
+      broadcast('stats', event(i))
+      if (i % chunk === chunk - 1) await yieldLoop()
+    }
+    return { tStart, tEnd: nowMs(), sent: events }
+  },
+  // `rate` broadcasts per second for `seconds`, on a drift-free schedule
+  async paced ({ rate, seconds }) {
+    const period = 1000 / rate
+    const total = Math.round(rate * seconds)
+    const tStart = nowMs()
+    for (let i = 0; i < total; i++) {
+      const due = tStart + i * period
+      const wait = due - nowMs()
+      if (wait > 1) await sleep(wait)
+      broadcast('stats', event(i))
+    }
+    return { tStart, tEnd: nowMs(), sent: total }
+  },
+  cpuStart () { meter = cpuMeter() },
+  cpuStop () { return meter ? meter().cpu : NaN }
+}, { port: app.server.address().port, variant })

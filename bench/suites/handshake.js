@@ -1,0 +1,57 @@
+// Item 4: Socket.IO handshakes per second, this plugin (origin check on every
+// engine.io request and upgrade, authenticate + isAdmin middlewares) vs a plain
+// socket.io server on the same Fastify. Real socket.io-client, namespace /admin.
+import { spawnNode } from '../lib/proc.js'
+import { compareRow, skipRow } from '../lib/report.js'
+import { ALLOWED_ORIGIN } from '../lib/plugin.js'
+
+const label = { plugin: 'plugin', plain: 'plain socket.io' }
+
+export async function handshakeSuite (ctx) {
+  const { quick, pluginReason } = ctx
+  const variants = ['plain', ...(pluginReason ? [] : ['plugin'])]
+  const transportsList = quick ? [['polling', 'websocket']] : [['polling', 'websocket'], ['websocket']]
+  const duration = quick ? 1.5 : 4
+  const rounds = quick ? 2 : 5
+  const concurrency = 10
+  const rows = []
+  const servers = {}
+  const client = spawnNode('clients/handshake.js', { core: 1 })
+  try {
+    for (const v of variants) servers[v] = spawnNode('servers/realtime.js', { core: 0, args: [v], nodeArgs: ['--expose-gc'] })
+    const ports = {}
+    for (const v of variants) ports[v] = (await servers[v].ready).port
+    await client.ready
+    for (const transports of transportsList) {
+      const name = `4 handshakes (${transports.join('->')})`
+      const run = async (v, d) => {
+        await servers[v].call('cpuStart')
+        const r = await client.call('run', { url: `http://127.0.0.1:${ports[v]}`, origin: ALLOWED_ORIGIN, duration: d, concurrency, transports })
+        r.serverCpu = await servers[v].call('cpuStop')
+        if (r.failed) throw new Error(`${v}: ${r.failed} handshakes failed (${r.lastError})`)
+        return r
+      }
+      for (const v of variants) await run(v, quick ? 0.5 : 2) // warm-up
+      const samples = Object.fromEntries(variants.map((v) => [v, []]))
+      for (let r = 0; r < rounds; r++) {
+        for (let j = 0; j < variants.length; j++) {
+          const v = variants[(j + r) % variants.length]
+          const res = await run(v, duration)
+          samples[v].push(res)
+          ctx.log(`  ${name} r${r} ${v}: ${Math.round(res.handshakesPerSec)}/s p99 ${res.latency.p99} ms client cpu ${(res.cpu * 100).toFixed(0)}% elu ${(res.elu * 100).toFixed(0)}% server cpu ${(res.serverCpu * 100).toFixed(0)}%`)
+        }
+      }
+      ctx.details[`handshake:${transports.join('->')}`] = samples
+      if (pluginReason) {
+        rows.push(skipRow(name, label.plugin, 'handshakes/s', pluginReason))
+        continue
+      }
+      const pick = (v, f) => samples[v].map((r) => ({ value: f(r), clientCpu: r.load }))
+      rows.push(compareRow({ name, variant: label.plugin, metric: 'handshakes/s', unit: '', samples: pick('plugin', (r) => r.handshakesPerSec), baseLabel: label.plain, baseSamples: pick('plain', (r) => r.handshakesPerSec), better: 'higher', target: 0.95 }))
+      rows.push(compareRow({ name, variant: label.plugin, metric: 'server CPU/handshake', unit: 'us', samples: pick('plugin', (r) => (r.serverCpu * 1e6) / r.handshakesPerSec), baseLabel: label.plain, baseSamples: pick('plain', (r) => (r.serverCpu * 1e6) / r.handshakesPerSec), better: 'lower' }))
+    }
+  } finally {
+    await Promise.all([client.stop(), ...Object.values(servers).map((s) => s.stop())])
+  }
+  return rows
+}
