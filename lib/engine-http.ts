@@ -30,8 +30,6 @@ export class OpenSet<T extends Closable> {
   readonly #open = new Set<T>()
   #onEmpty: (() => void) | undefined
 
-  get size (): number { return this.#open.size }
-
   add (item: T): void {
     this.#open.add(item)
     item.once('close', () => {
