@@ -1,0 +1,40 @@
+import Fastify from 'fastify'
+import { expectError, expectType } from 'tsd'
+import { corsPolicy, realtime, type RealtimeServer, type SocketUser } from 'fastify-cors-io'
+
+// A consumer declares its dashboard events and its user by augmenting the package itself.
+declare module 'fastify-cors-io' {
+  interface DashboardEvents {
+    'tsd:metrics': { rss: number }
+  }
+  interface SocketUser {
+    tsdRole: 'admin' | 'user'
+  }
+}
+
+const app = Fastify()
+app.register(corsPolicy, { origins: ['https://app.example'] })
+app.register(realtime, {
+  authenticate: (handshake) => handshake.signedCookies.session === undefined ? undefined : { id: handshake.signedCookies.session, tsdRole: 'user' as const },
+  isAdmin: (user) => user.tsdRole === 'admin'
+})
+
+expectType<RealtimeServer>(app.io)
+app.dashboard.broadcast('tsd:metrics', { rss: 1 })
+app.dashboard.toUser('u1').emit('tsd:metrics', { rss: 1 })
+app.dashboard.toRoom('ops').emit('tsd:metrics', { rss: 1 })
+expectError(app.dashboard.broadcast('tsd:unknown', { rss: 1 }))
+expectError(app.dashboard.broadcast('tsd:metrics', { rss: '1' }))
+expectError(app.dashboard.toUser('u1').emit('tsd:metrics', {}))
+expectError(app.io.emit('tsd:unknown', 1))
+expectError(app.io.of('/admin').emit('tsd:metrics', 'not an object'))
+app.io.on('connection', (socket) => {
+  expectType<SocketUser>(socket.data.user)
+  expectType<'admin' | 'user'>(socket.data.user.tsdRole)
+})
+
+// Options the plugin owns do not compile.
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, cors: { origin: '*' } }))
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, allowRequest: () => {} }))
+// authenticate and isAdmin are required.
+expectError(app.register(realtime, { isAdmin: () => true }))
