@@ -23,8 +23,8 @@ export interface CorsPolicyOptions {
   privateNetwork?: boolean
   /** `block` (default): a refused Origin gets 403 and the handler does not run. `omit-headers`: served without CORS headers. */
   refusal?: RefusalMode
-  /** Bound of the memo of RegExp decisions. Default 1000. */
-  patternCacheSize?: number
+  /** Bound of the memo of non-exact decisions (wildcard, RegExp, refusals). Default 1000. */
+  decisionCacheSize?: number
 }
 
 export interface CorsConfig {
@@ -37,7 +37,7 @@ export interface CorsConfig {
   readonly cacheControl: string | undefined
   readonly privateNetwork: boolean
   readonly refusal: RefusalMode
-  readonly patternCacheSize: number
+  readonly decisionCacheSize: number
   /** Legal but risky settings, to be logged once at start-up. */
   readonly warnings: readonly string[]
 }
@@ -48,7 +48,7 @@ const DEFAULT_ALLOWED_HEADERS = ['Content-Type', 'Authorization']
 const DEFAULT_MAX_AGE = 600
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const KNOWN_OPTIONS = new Set(['origins', 'credentials', 'methods', 'allowedHeaders', 'exposedHeaders', 'maxAge', 'cacheControl',
-  'privateNetwork', 'refusal', 'patternCacheSize'])
+  'privateNetwork', 'refusal', 'decisionCacheSize'])
 
 /**
  * Validates the options once, filling what they leave out from the environment
@@ -79,9 +79,9 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
   if (refusal !== 'block' && refusal !== 'omit-headers') {
     throw new CorsConfigError('refusal', `"${String(refusal)}" is not a refusal mode`, 'use "block" (403, the default) or "omit-headers"')
   }
-  const patternCacheSize = options.patternCacheSize ?? 1000
-  if (!Number.isInteger(patternCacheSize) || patternCacheSize < 0) {
-    throw new CorsConfigError('patternCacheSize', `${String(patternCacheSize)} is not a whole number ≥ 0`, 'use e.g. 1000')
+  const decisionCacheSize = options.decisionCacheSize ?? 1000
+  if (!Number.isInteger(decisionCacheSize) || decisionCacheSize < 0) {
+    throw new CorsConfigError('decisionCacheSize', `${String(decisionCacheSize)} is not a whole number ≥ 0`, 'use e.g. 1000')
   }
 
   return Object.freeze({
@@ -94,7 +94,7 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
     cacheControl: parseCacheControl(options.cacheControl),
     privateNetwork,
     refusal,
-    patternCacheSize,
+    decisionCacheSize,
     warnings: Object.freeze(collectWarnings(allowlist, credentials, maxAge))
   })
 }

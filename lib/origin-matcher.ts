@@ -1,4 +1,5 @@
 import type { Allowlist } from './allowlist.js'
+import { BoundedMap } from './bounded-map.js'
 
 export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any'
 /**
@@ -29,6 +30,7 @@ export type OriginDecision = OriginAllowed | OriginRefused
 /** A serialized origin as browsers send it: lowercase, no path, no trailing slash ([F14]). */
 const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::([1-9]\d{0,4}))?$/
 const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
+const HTTP_PREFIX = /^https?:\/\//i
 const DEFAULT_PORT: Readonly<Record<string, string>> = { http: '80', https: '443' }
 
 const ABSENT: OriginRefused = Object.freeze({ allowed: false, reason: 'absent' })
@@ -36,13 +38,14 @@ const MALFORMED: OriginRefused = Object.freeze({ allowed: false, reason: 'malfor
 const NOT_LISTED: OriginRefused = Object.freeze({ allowed: false, reason: 'not-listed' })
 
 /**
- * The compiled allowlist, behind the single origin decision that both plugins use. Exact entries are one Map lookup; wildcard entries cost one lookup per label of the
- * request's host, whatever the list's size; RegExp entries are memoized in a bounded cache.
+ * The compiled allowlist, behind the single origin decision that both plugins use. Exact entries
+ * are one Map lookup; every other decision (wildcard, RegExp, refusal and its reason) is computed
+ * once per origin and memoized in a bounded cache, so list size and repeated refusals cost nothing.
+ * Wildcards cost one lookup per label of the request's host, whatever the list's size.
  * The request's Origin is never normalized before matching ([D3]).
  */
 export class OriginMatcher {
   readonly allowlist: Allowlist
-  readonly cacheLimit: number
   readonly #any: OriginAllowed | undefined
   readonly #exact = new Map<string, OriginAllowed>()
   /** Suffix after the `*` (e.g. `.example.com:8443`) → decision per scheme. */
@@ -50,11 +53,11 @@ export class OriginMatcher {
   readonly #patterns: ReadonlyArray<{ anchored: RegExp, decision: OriginAllowed }>
   /** Exact entries by host, to explain a refusal that differs only in scheme or port. */
   readonly #exactByHost = new Map<string, string[]>()
-  readonly #cache = new Map<string, OriginDecision>()
+  readonly #cache: BoundedMap<string, OriginDecision>
 
-  constructor (allowlist: Allowlist, patternCacheSize: number) {
+  constructor (allowlist: Allowlist, decisionCacheSize: number) {
     this.allowlist = allowlist
-    this.cacheLimit = patternCacheSize
+    this.#cache = new BoundedMap(decisionCacheSize)
     this.#any = allowlist.any ? allowed('any', '*') : undefined
     for (const origin of allowlist.exact) {
       this.#exact.set(origin, allowed('exact', origin))
@@ -71,26 +74,31 @@ export class OriginMatcher {
     Object.freeze(this)
   }
 
-  /** How many RegExp decisions are memoized now; never above `cacheLimit`. */
+  /** How many decisions are memoized now; never above `cacheLimit`. */
   get cacheSize (): number {
     return this.#cache.size
+  }
+
+  get cacheLimit (): number {
+    return this.#cache.limit
   }
 
   /** Decides whether a request's `Origin` header value is allowed, and why. */
   decide (origin: string | undefined): OriginDecision {
     if (origin === undefined) return ABSENT
     if (this.#any !== undefined) return this.#any
-    return this.#match(origin) ?? this.#decideByPatterns(origin)
-  }
-
-  #match (origin: string): OriginAllowed | undefined {
     const exact = this.#exact.get(origin)
     if (exact !== undefined) return exact
-    return this.#wildcards.size > 0 ? this.#matchWildcard(origin) : undefined
+    const cached = this.#cache.get(origin)
+    if (cached !== undefined) return cached
+    const decision = this.#matchWildcard(origin) ?? this.#matchPattern(origin) ?? this.#explain(origin)
+    this.#cache.set(origin, decision)
+    return decision
   }
 
   /** Tries each suffix of the host that starts at a dot: one Map lookup per label. */
   #matchWildcard (origin: string): OriginAllowed | undefined {
+    if (this.#wildcards.size === 0) return undefined
     const scheme = origin.startsWith('https://') ? 'https' : origin.startsWith('http://') ? 'http' : undefined
     if (scheme === undefined) return undefined
     const hostStart = scheme.length + 3
@@ -101,33 +109,27 @@ export class OriginMatcher {
     return undefined
   }
 
-  #decideByPatterns (origin: string): OriginDecision {
-    if (this.#patterns.length === 0) return this.#explain(origin)
-    const cached = this.#cache.get(origin)
-    if (cached !== undefined) return cached
-    const decision = (SERIALIZED_ORIGIN.test(origin) && this.#patterns.find((p) => p.anchored.test(origin))?.decision) || this.#explain(origin)
-    if (this.cacheLimit > 0) {
-      // Oldest-first eviction keeps a flood of distinct Origins from growing memory.
-      if (this.#cache.size >= this.cacheLimit) this.#cache.delete(this.#cache.keys().next().value as string)
-      this.#cache.set(origin, decision)
-    }
-    return decision
+  #matchPattern (origin: string): OriginAllowed | undefined {
+    if (this.#patterns.length === 0 || !SERIALIZED_ORIGIN.test(origin)) return undefined
+    return this.#patterns.find((pattern) => pattern.anchored.test(origin))?.decision
   }
 
   #matchAny (origin: string): OriginAllowed | undefined {
-    return this.#match(origin) ?? this.#patterns.find((p) => p.anchored.test(origin))?.decision
+    return this.#exact.get(origin) ?? this.#matchWildcard(origin) ?? this.#matchPattern(origin)
   }
 
   /** Why a value that no entry admits is refused. Off the allowed path, so it may allocate. */
   #explain (origin: string): OriginRefused {
-    // A value the URL parser would rewrite (case, default port, `/`, uncompressed IPv6) is not what browsers send.
-    const normalized = normalizeRequestOrigin(origin)
-    if (normalized !== undefined && normalized !== origin) {
-      const resembled = this.#matchAny(normalized)
+    const parts = SERIALIZED_ORIGIN.exec(origin)
+    const defaultPort = parts !== null && parts[3] !== undefined && parts[3] === DEFAULT_PORT[parts[1]]
+    // A value the URL parser would rewrite (case, default port, `/`, IPv6 form) is not what browsers
+    // send; parsing only those keeps the URL parser off the path of ordinary refusals.
+    if ((parts === null || defaultPort || parts[2].startsWith('[')) && HTTP_PREFIX.test(origin)) {
+      const normalized = normalizeRequestOrigin(origin)
+      const resembled = normalized === undefined || normalized === origin ? undefined : this.#matchAny(normalized)
       if (resembled !== undefined) return refused('non-canonical', resembled.entry)
     }
-    const parts = SERIALIZED_ORIGIN.exec(origin)
-    if (parts === null || (parts[3] !== undefined && parts[3] === DEFAULT_PORT[parts[1]])) return MALFORMED
+    if (parts === null || defaultPort) return MALFORMED
     const [, scheme, host, port] = parts
     const sameHost = this.#exactByHost.get(host)
     if (sameHost !== undefined) {

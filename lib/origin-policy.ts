@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
+import { BoundedMap } from './bounded-map.js'
 import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused } from './origin-matcher.js'
 import { RefusalLog } from './refusal-log.js'
 
@@ -52,11 +53,14 @@ export class OriginPolicy {
   readonly #preflightDenied: HeaderMap
   readonly #refusalHeaders: HeaderMap
   readonly #preflightRefusalHeaders: HeaderMap
-  readonly #headerChecks = new Map<string, boolean>()
+  readonly #headerChecks = new BoundedMap<string, boolean>(HEADER_CHECK_CACHE_LIMIT)
+  /** 403 bodies by origin: a refused origin usually repeats its requests. */
+  readonly #refusalBodies: BoundedMap<string, string>
 
   constructor (config: CorsConfig) {
     this.config = config
-    this.#matcher = new OriginMatcher(config.allowlist, config.patternCacheSize)
+    this.#matcher = new OriginMatcher(config.allowlist, config.decisionCacheSize)
+    this.#refusalBodies = new BoundedMap(config.decisionCacheSize)
     const dynamic = !config.allowlist.any
     this.vary = dynamic ? 'Origin' : undefined
     this.#methods = new Set(config.methods)
@@ -123,13 +127,11 @@ export class OriginPolicy {
 
   /** A 403 without any grant header ([D4]), for a refused Origin (or, on sockets, a required but missing one). */
   refuse (origin: string | undefined, decision: OriginRefused, preflight: boolean): CorsAnswer {
-    const body = JSON.stringify({
-      statusCode: 403,
-      code: 'ORIGIN_REFUSED',
-      error: 'Forbidden',
-      reason: decision.reason,
-      message: describeDecision(origin, decision)
-    })
+    let body = origin === undefined ? undefined : this.#refusalBodies.get(origin)
+    if (body === undefined) {
+      body = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', reason: decision.reason, message: describeDecision(origin, decision) })
+      if (origin !== undefined) this.#refusalBodies.set(origin, body)
+    }
     return { statusCode: 403, headers: preflight ? this.#preflightRefusalHeaders : this.#refusalHeaders, body }
   }
 
@@ -159,7 +161,6 @@ export class OriginPolicy {
       // `*` never covers Authorization ([F8]).
       return name === '' || this.#headerNames.has(name) || (this.#anyHeader && name !== 'authorization')
     })
-    if (this.#headerChecks.size >= HEADER_CHECK_CACHE_LIMIT) this.#headerChecks.clear()
     this.#headerChecks.set(requested, allowed)
     return allowed
   }

@@ -1,12 +1,13 @@
+import { BoundedMap } from './bounded-map.js'
+
 /**
  * Rate limit for refusal log lines: one line per origin per interval, and at most `maxLinesPerInterval`
  * lines in all, so a flood of random Origins cannot flood the log. Memory is bounded by `maxOrigins`.
  */
 export class RefusalLog {
   readonly #intervalMs: number
-  readonly #maxOrigins: number
   readonly #maxLinesPerInterval: number
-  readonly #lastLogged = new Map<string, number>()
+  readonly #lastLogged: BoundedMap<string, number>
   #windowStart = 0
   #linesInWindow = 0
   #suppressed = 0
@@ -14,7 +15,7 @@ export class RefusalLog {
 
   constructor ({ intervalMs = 60_000, maxOrigins = 1000, maxLinesPerInterval = 100 } = {}) {
     this.#intervalMs = intervalMs
-    this.#maxOrigins = maxOrigins
+    this.#lastLogged = new BoundedMap(maxOrigins)
     this.#maxLinesPerInterval = maxLinesPerInterval
   }
 
@@ -38,8 +39,6 @@ export class RefusalLog {
       this.#suppressed++
       return undefined
     }
-    this.#lastLogged.delete(origin)
-    if (this.#lastLogged.size >= this.#maxOrigins) this.#lastLogged.delete(this.#lastLogged.keys().next().value as string)
     this.#lastLogged.set(origin, now)
     this.#linesInWindow++
     const suppressed = this.#suppressed

@@ -1,4 +1,4 @@
-import type { FastifyPluginCallback, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import fp from 'fastify-plugin'
 import type { CorsPolicyOptions, RefusalMode } from '../lib/config.js'
 import { appendVary, createOriginPolicy, type OriginPolicy } from '../lib/origin-policy.js'
@@ -14,15 +14,8 @@ declare module 'fastify' {
   }
 }
 
-const corsPolicyPlugin: FastifyPluginCallback<CorsPolicyOptions> = (fastify, options, done) => {
-  let policy: OriginPolicy
-  try {
-    policy = createOriginPolicy(options)
-  } catch (error) {
-    // A throw here would escape avvio as an uncaught exception; done(error) makes register/ready reject.
-    done(error as Error)
-    return
-  }
+const corsPolicyPlugin: FastifyPluginAsync<CorsPolicyOptions> = async (fastify, options) => {
+  const policy = createOriginPolicy(options)
   for (const warning of policy.config.warnings) fastify.log.warn({ plugin: 'fastify-cors-io' }, warning)
   fastify.decorate('originPolicy', policy)
 
@@ -56,7 +49,6 @@ const corsPolicyPlugin: FastifyPluginCallback<CorsPolicyOptions> = (fastify, opt
       next(null, payload)
     })
   }
-  done()
 }
 
 /** CORS for every route of the host app, from one origin allowlist (see docs/options.md). */

@@ -31,7 +31,7 @@ t.test('defaults', async (t) => {
   t.equal(config.cacheControl, undefined)
   t.equal(config.privateNetwork, false)
   t.equal(config.refusal, 'block')
-  t.equal(config.patternCacheSize, 1000)
+  t.equal(config.decisionCacheSize, 1000)
   t.same(config.warnings, [])
 })
 
@@ -154,11 +154,11 @@ t.test('refusal must be block or omit-headers', async (t) => {
   t.equal(resolveCorsConfig({ origins: ORIGINS, refusal: 'omit-headers' }, NO_ENV).refusal, 'omit-headers')
 })
 
-t.test('patternCacheSize must be a whole number, 0 allowed', async (t) => {
-  for (const patternCacheSize of [-1, 1.5]) {
-    t.equal(configError({ origins: ORIGINS, patternCacheSize }).setting, 'patternCacheSize', String(patternCacheSize))
+t.test('decisionCacheSize must be a whole number, 0 allowed', async (t) => {
+  for (const decisionCacheSize of [-1, 1.5]) {
+    t.equal(configError({ origins: ORIGINS, decisionCacheSize }).setting, 'decisionCacheSize', String(decisionCacheSize))
   }
-  t.equal(resolveCorsConfig({ origins: ORIGINS, patternCacheSize: 0 }, NO_ENV).patternCacheSize, 0)
+  t.equal(resolveCorsConfig({ origins: ORIGINS, decisionCacheSize: 0 }, NO_ENV).decisionCacheSize, 0)
 })
 
 t.test('token lists accept a comma-separated string and drop blanks and duplicates', async (t) => {

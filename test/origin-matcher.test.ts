@@ -2,8 +2,8 @@ import t from 'tap'
 import { parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
 import { describeDecision, OriginMatcher, type AllowReason, type RefusalReason } from '../lib/origin-matcher.js'
 
-function matcher (entries: string | AllowlistEntry[], patternCacheSize = 1000): OriginMatcher {
-  return new OriginMatcher(parseAllowlist(entries), patternCacheSize)
+function matcher (entries: string | AllowlistEntry[], decisionCacheSize = 1000): OriginMatcher {
+  return new OriginMatcher(parseAllowlist(entries), decisionCacheSize)
 }
 
 const ENTRIES: AllowlistEntry[] = [
@@ -170,7 +170,7 @@ t.test('"*" allows every value, even malformed ones', async (t) => {
   t.same(any.decide(undefined), { allowed: false, reason: 'absent' })
 })
 
-t.test('pattern decisions are memoized: a repeated origin gets the same decision', async (t) => {
+t.test('non-exact decisions are memoized: a repeated origin gets the same decision', async (t) => {
   const cached = matcher([/https:\/\/c[0-9]\.example/], 10)
   const first = cached.decide('https://c1.example')
   t.equal(cached.cacheSize, 1)
@@ -178,7 +178,7 @@ t.test('pattern decisions are memoized: a repeated origin gets the same decision
   t.equal(cached.cacheSize, 1)
 })
 
-t.test('the pattern cache never exceeds its limit under 5,000 distinct origins', async (t) => {
+t.test('the decision cache never exceeds its limit under 5,000 distinct origins', async (t) => {
   const cached = matcher([/https:\/\/c[0-9]+\.example/], 100)
   t.equal(cached.cacheLimit, 100)
   let largest = 0
@@ -192,7 +192,7 @@ t.test('the pattern cache never exceeds its limit under 5,000 distinct origins',
   t.equal(cached.cacheSize, 100)
 })
 
-t.test('the pattern cache evicts oldest first', async (t) => {
+t.test('the decision cache evicts oldest first', async (t) => {
   // Non-canonical refusals are built afresh on every miss, so identity shows what was cached.
   const cached = matcher([/https:\/\/c[0-9]\.example/], 2)
   const first = cached.decide('https://C1.example')
@@ -203,7 +203,7 @@ t.test('the pattern cache evicts oldest first', async (t) => {
   t.same(cached.decide('https://C1.example'), first)
 })
 
-t.test('patternCacheSize 0 disables the cache, decisions stay right', async (t) => {
+t.test('decisionCacheSize 0 disables the cache, decisions stay right', async (t) => {
   const uncached = matcher([/https:\/\/c[0-9]\.example/], 0)
   t.match(uncached.decide('https://c1.example'), { allowed: true })
   t.match(uncached.decide('https://c1.example.evil.net'), { allowed: false })
@@ -211,11 +211,15 @@ t.test('patternCacheSize 0 disables the cache, decisions stay right', async (t) 
   t.equal(uncached.cacheLimit, 0)
 })
 
-t.test('exact and wildcard decisions never touch the pattern cache', async (t) => {
-  const cached = matcher(['https://a.example', 'https://*.b.example', /https:\/\/c[0-9]\.example/])
+t.test('exact decisions never touch the decision cache; wildcard matches and refusals are memoized', async (t) => {
+  const cached = matcher(['https://a.example', 'https://*.b.example'])
   cached.decide('https://a.example')
-  cached.decide('https://x.b.example')
-  t.equal(cached.cacheSize, 0)
+  t.equal(cached.cacheSize, 0, 'an exact hit is one lookup, not cached')
+  const wildcard = cached.decide('https://x.b.example')
+  const refusal = cached.decide('https://evil.example')
+  t.equal(cached.cacheSize, 2)
+  t.equal(cached.decide('https://x.b.example'), wildcard)
+  t.equal(cached.decide('https://evil.example'), refusal)
 })
 
 t.test('the matcher is frozen', async (t) => {

@@ -230,7 +230,7 @@ t.test('a dynamic allowlist varies on Origin', async (t) => {
 })
 
 t.test('decide and the cache getters expose the matcher', async (t) => {
-  const policy = policyOf({ origins: [/https:\/\/c[0-9]\.example/], patternCacheSize: 5 })
+  const policy = policyOf({ origins: [/https:\/\/c[0-9]\.example/], decisionCacheSize: 5 })
   t.match(policy.decide('https://c1.example'), { allowed: true, reason: 'pattern' })
   t.equal(policy.cacheSize, 1)
   t.equal(policy.cacheLimit, 5)
