@@ -151,8 +151,8 @@ export function describeDecision (origin: string | undefined, decision: OriginDe
     case 'absent': return `${subject} is refused: an Origin header is required here`
     case 'malformed': return `${subject} is refused: it is not a serialized origin (scheme://host[:port], lowercase, no path)`
     case 'non-canonical': return `${subject} is refused: browsers never send this form; it looks like the allowed ${decision.entry}`
-    case 'scheme-differs': return `${subject} is refused: only ${decision.entry} is listed, with another scheme`
-    case 'port-differs': return `${subject} is refused: only ${decision.entry} is listed, with another port`
+    case 'scheme-differs': return `${subject} is refused: its host is listed with another scheme (${decision.entry})`
+    case 'port-differs': return `${subject} is refused: its host is listed with another port (${decision.entry})`
     case 'not-listed': return `${subject} is refused: it is not in the allowlist`
   }
 }

@@ -348,7 +348,7 @@ t.test('a refusal is logged at warn with origin, method, URL and reason', async 
     url: '/data?x=1',
     reason: 'scheme-differs',
     entry: APP,
-    msg: `Origin "http://app.example.com" is refused: only ${APP} is listed, with another scheme`
+    msg: `Origin "http://app.example.com" is refused: its host is listed with another scheme (${APP})`
   }])
 })
 

@@ -232,8 +232,8 @@ t.test('describeDecision says why, for every reason', async (t) => {
     [undefined, 'A request without Origin is refused: an Origin header is required here'],
     ['null', 'Origin "null" is refused: it is not a serialized origin'],
     ['https://A.example', 'looks like the allowed https://a.example'],
-    ['http://a.example', 'only https://a.example is listed, with another scheme'],
-    ['https://a.example:8443', 'only https://a.example is listed, with another port'],
+    ['http://a.example', 'its host is listed with another scheme (https://a.example)'],
+    ['https://a.example:8443', 'its host is listed with another port (https://a.example)'],
     ['https://unknown.example', 'it is not in the allowlist']
   ]
   for (const [origin, sentence] of table) {

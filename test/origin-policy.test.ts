@@ -250,7 +250,7 @@ t.test('logRefusal logs origin, reason, entry, method and URL at warn', async (t
     { method: 'POST', url: '/api' })
   t.same(lines, [[
     { origin, reason: 'scheme-differs', entry: APP, method: 'POST', url: '/api', suppressed: 0 },
-    `Origin "${origin}" is refused: only ${APP} is listed, with another scheme`
+    `Origin "${origin}" is refused: its host is listed with another scheme (${APP})`
   ]])
 })
 
