@@ -73,7 +73,7 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
       'list the origins you trust, or turn credentials off')
   }
   if (!Number.isInteger(maxAge) || maxAge < 0 || maxAge > 86400) {
-    throw new CorsConfigError('maxAge', `${String(maxAge)} is not a whole number of seconds from 0 to 86400`, 'use e.g. 600 (the largest value every browser honours)')
+    throw new CorsConfigError(options.maxAge === undefined ? 'CORS_MAX_AGE' : 'maxAge', `${String(maxAge)} is not a whole number of seconds from 0 to 86400`, 'use e.g. 600 (the largest value every browser honours)')
   }
   const refusal = options.refusal ?? 'block'
   if (refusal !== 'block' && refusal !== 'omit-headers') {

@@ -91,6 +91,12 @@ t.test('a non-boolean environment variable is refused, naming the variable', asy
   }
 })
 
+t.test('a CORS_MAX_AGE out of range is refused, naming the variable', async (t) => {
+  const error = configError({ origins: ORIGINS }, { CORS_MAX_AGE: '86401' })
+  t.equal(error.setting, 'CORS_MAX_AGE')
+  t.match(error.message, '86401 is not a whole number of seconds from 0 to 86400')
+})
+
 t.test('a non-integer CORS_MAX_AGE is refused, naming the variable', async (t) => {
   for (const value of ['ten', '-5', '1.5']) {
     const error = configError({ origins: ORIGINS }, { CORS_MAX_AGE: value })
