@@ -49,6 +49,8 @@ const DEFAULT_MAX_AGE = 600
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const KNOWN_OPTIONS = new Set(['origins', 'credentials', 'methods', 'allowedHeaders', 'exposedHeaders', 'maxAge', 'cacheControl',
   'privateNetwork', 'refusal', 'decisionCacheSize'])
+/** Fastify's own `register()` options reach the plugin too; they are not ours to refuse. */
+const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
 /**
  * Validates the options once, filling what they leave out from the environment
@@ -56,7 +58,7 @@ const KNOWN_OPTIONS = new Set(['origins', 'credentials', 'methods', 'allowedHead
  */
 export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.ProcessEnv = process.env): CorsConfig {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key)) {
+    if (!KNOWN_OPTIONS.has(key) && !REGISTER_OPTIONS.has(key)) {
       const hint = key === 'origin' ? 'rename it to `origins`' : `remove it; the options are ${[...KNOWN_OPTIONS].join(', ')}`
       throw new CorsConfigError(key, 'is not an option of corsPolicy', hint)
     }

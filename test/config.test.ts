@@ -91,6 +91,11 @@ t.test('a non-boolean environment variable is refused, naming the variable', asy
   }
 })
 
+t.test('Fastify\'s register options (prefix, logLevel, logSerializers) are accepted', async (t) => {
+  const config = resolveCorsConfig({ origins: ORIGINS, prefix: '/api', logLevel: 'warn', logSerializers: {} } as CorsPolicyOptions, NO_ENV)
+  t.same(config.allowlist.exact, new Set(['https://app.example.com']))
+})
+
 t.test('a CORS_MAX_AGE out of range is refused, naming the variable', async (t) => {
   const error = configError({ origins: ORIGINS }, { CORS_MAX_AGE: '86401' })
   t.equal(error.setting, 'CORS_MAX_AGE')
