@@ -58,7 +58,8 @@ export function gateEngine (server: HttpServer, options: EngineGateOptions): Eng
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     if (!isEngineUrl(request.url)) {
-      // With no other upgrade handler, Node would have closed it; do the same rather than leave it hanging.
+      // Adding an upgrade listener takes these out of Node's hands; with no other handler, close them
+      // rather than leave them hanging (engine.io's own attach() does the same).
       if (server.listenerCount('upgrade') === 1) socket.destroy()
       return
     }
