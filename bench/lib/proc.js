@@ -119,7 +119,7 @@ export function cpuMeter () {
     const wallUs = Number(process.hrtime.bigint() - t0) / 1000
     const cpu = wallUs > 0 ? (c.user + c.system) / wallUs : 0
     const elu = performance.eventLoopUtilization(e0).utilization
-    return { cpu, elu, load: Math.max(cpu, elu) }
+    return { cpu, elu, load: Math.max(cpu, elu), cpuUs: c.user + c.system }
   }
 }
 

@@ -1,6 +1,10 @@
 // Item 3: the origin decision alone, in process (pinned to core 0 by the caller).
 //  - policy.decide(origin) ns/op for allowlists of 1, 100 and 10,000 entries of
-//    each kind (exact, wildcard, RegExp) and a mix, for hits, misses and malformed input;
+//    each kind (exact, wildcard, RegExp) and a mix, for hits, misses and malformed input,
+//    twice: `warm` with the default decision cache (the same 64 inputs call after
+//    call, so every non-exact decision after the first comes from the memo: what a
+//    repeated origin costs) and `cold` with `decisionCacheSize: 0` (every decision
+//    computed: what a never-seen origin costs);
 //  - the contrast with @fastify/cors, whose array origin option is scanned entry
 //    by entry: the cost of a whole request through fastify.inject() with a
 //    1-entry and a 10,000-entry list (same for this plugin, and no CORS at all).
@@ -36,31 +40,46 @@ function calibrate (fn, inputs) {
   }
 }
 
+// warm: the default decision cache; cold: no cache at all, every decision computed
+const CACHES = { warm: {}, cold: { decisionCacheSize: 0 } }
+
 async function decideBench (createOriginPolicy) {
   const kinds = ['exact', 'wildcard', 'regexp', 'mix']
   const sizes = { exact: [1, 100, 10_000], wildcard: [1, 100, 10_000], regexp: [1, 100, 10_000], mix: [3, 99, 9_999] }
   const results = []
   for (const kind of kinds) {
-    const cases = sizes[kind].map((n) => {
-      const policy = createOriginPolicy({ origins: listFor(kind, n), credentials: true })
-      const fn = (o) => policy.decide(o).allowed
-      return { n, policy, fn }
+    for (const [cache, cacheOptions] of Object.entries(CACHES)) {
+      results.push(...decideCases(createOriginPolicy, kind, sizes[kind], cache, cacheOptions))
+    }
+  }
+  return results
+}
+
+function decideCases (createOriginPolicy, kind, sizes, cache, cacheOptions) {
+  const results = []
+  const cases = sizes.map((n) => {
+    const policy = createOriginPolicy({ origins: listFor(kind, n), credentials: true, ...cacheOptions }, {})
+    if (cache === 'cold' && policy.cacheLimit !== 0) throw new Error(`decisionCacheSize: 0 not honoured (cacheLimit ${policy.cacheLimit})`)
+    const fn = (o) => policy.decide(o).allowed
+    return { n, policy, fn }
+  })
+  for (const input of ['hit', 'miss', 'malformed']) {
+    const prepared = cases.map((c) => {
+      const inputs = inputsFor(kind, c.n, input)
+      const check = c.fn(inputs[INPUTS - 1])
+      if (input === 'hit' && !check) throw new Error(`${kind}[${c.n}] hit input refused: ${inputs[INPUTS - 1]}`)
+      if (input !== 'hit' && check) throw new Error(`${kind}[${c.n}] ${input} input allowed: ${inputs[INPUTS - 1]}`)
+      return { ...c, inputs, iterations: calibrate(c.fn, inputs), samples: [] }
     })
-    for (const input of ['hit', 'miss', 'malformed']) {
-      const prepared = cases.map((c) => {
-        const inputs = inputsFor(kind, c.n, input)
-        const check = c.fn(inputs[INPUTS - 1])
-        if (input === 'hit' && !check) throw new Error(`${kind}[${c.n}] hit input refused: ${inputs[INPUTS - 1]}`)
-        if (input !== 'hit' && check) throw new Error(`${kind}[${c.n}] ${input} input allowed: ${inputs[INPUTS - 1]}`)
-        return { ...c, inputs, iterations: calibrate(c.fn, inputs), samples: [] }
-      })
-      for (let r = 0; r < ROUNDS; r++) {
-        for (let j = 0; j < prepared.length; j++) {
-          const c = prepared[(j + r) % prepared.length]
-          c.samples.push(measure(c.fn, c.inputs, c.iterations).nsPerOp)
-        }
+    for (let r = 0; r < ROUNDS; r++) {
+      for (let j = 0; j < prepared.length; j++) {
+        const c = prepared[(j + r) % prepared.length]
+        c.samples.push(measure(c.fn, c.inputs, c.iterations).nsPerOp)
       }
-      for (const c of prepared) results.push({ kind, size: c.n, input, samples: c.samples, nsPerOp: median(c.samples) })
+    }
+    for (const c of prepared) {
+      if (cache === 'cold' && c.policy.cacheSize !== 0) throw new Error(`${kind}[${c.n}] cold: ${c.policy.cacheSize} decisions cached`)
+      results.push({ kind, cache, size: c.n, input, samples: c.samples, nsPerOp: median(c.samples) })
     }
   }
   return results

@@ -1,4 +1,7 @@
-// Item 7: a flood of distinct random Origin values through policy.decide(),
+// Item 7: a flood of distinct random Origin values through the path the CORS
+// hook takes for each request: policy.verdict() (the decision, memoized in the
+// bounded decision cache, and for a refusal the 403 body, memoized per origin in
+// another bounded map) and policy.logRefusal() (bounded per-origin rate limit),
 // in process (pinned to core 0 by the caller, run with --expose-gc).
 // Samples RSS/heap and policy.cacheSize while it runs; reports the peaks.
 import { loadPlugin } from '../lib/plugin.js'
@@ -8,13 +11,17 @@ const countArg = process.argv.find((a) => a.startsWith('--count='))
 const COUNT = countArg ? Number(countArg.slice(8)) : 1_000_000
 const SAMPLE_EVERY = 10_000
 const MiB = 2 ** 20
+const DECISION_CACHE_SIZE = 1000 // the default, set explicitly so the check below knows the bound
+let logged = 0
+const quietLog = { warn () { logged++ } }
 
 const { mod, reason } = await loadPlugin()
 if (!mod) {
   process.send({ pluginReason: reason }, () => process.exit(0))
 } else {
-  // 300 entries: 100 exact, 100 wildcard, 100 RegExp (so the pattern cache is in play)
-  const policy = mod.createOriginPolicy({ origins: listFor('mix', 300), credentials: true })
+  // 300 entries: 100 exact, 100 wildcard, 100 RegExp. Every non-exact decision (wildcard and
+  // RegExp hits, refusals with their reason) goes through the decision cache.
+  const policy = mod.createOriginPolicy({ origins: listFor('mix', 300), credentials: true, decisionCacheSize: DECISION_CACHE_SIZE }, {})
   const hasCache = typeof policy.cacheSize === 'number' && typeof policy.cacheLimit === 'number'
   let seed = 0x9e3779b9
   const rnd = () => { // xorshift32: cheap, deterministic
@@ -40,7 +47,10 @@ if (!mod) {
   let allowed = 0
   const t0 = process.hrtime.bigint()
   for (let i = 0; i < COUNT; i++) {
-    if (policy.decide(origin(i)).allowed) allowed++
+    const o = origin(i)
+    const verdict = policy.verdict('GET', { origin: o })
+    if (verdict.decision.allowed) allowed++
+    else policy.logRefusal(quietLog, o, verdict.decision, { method: 'GET', url: '/' })
     if (i % SAMPLE_EVERY === SAMPLE_EVERY - 1) {
       const m = process.memoryUsage()
       if (m.rss > peakRss) peakRss = m.rss
@@ -57,6 +67,8 @@ if (!mod) {
     allowed,
     seconds,
     hasCache,
+    configuredCacheSize: DECISION_CACHE_SIZE,
+    logged,
     cacheLimit: hasCache ? policy.cacheLimit : null,
     maxCache: hasCache ? maxCache : null,
     finalCache: hasCache ? policy.cacheSize : null,

@@ -4,10 +4,13 @@
 //   plugin            this library's corsPolicy (3-entry mixed allowlist)
 //   fastify-cors-10k  @fastify/cors with an array of 10,000 exact origins
 //   plugin-10k        corsPolicy with the same 10,000 exact origins
+//   hook-403          no CORS library: a bare onRequest hook that answers a request whose
+//                     Origin is not ALLOWED_ORIGIN with a constant 403 JSON body (the floor
+//                     for refusing in onRequest instead of serving the route)
 import Fastify from 'fastify'
 import cors from '@fastify/cors'
 import { serve, cpuMeter } from '../lib/proc.js'
-import { loadPlugin, defaultOrigins, exactList, ALLOWED_ORIGIN } from '../lib/plugin.js'
+import { loadPlugin, defaultOrigins, exactList, ALLOWED_ORIGIN, REFUSED_ORIGIN } from '../lib/plugin.js'
 
 const variant = process.argv[2]
 const app = Fastify({ logger: false })
@@ -28,6 +31,16 @@ switch (variant) {
     if (!mod) throw new Error(reason)
     const origins = variant === 'plugin' ? defaultOrigins() : exactList(10_000)
     await app.register(mod.corsPolicy, { origins, credentials: true, maxAge: 600 })
+    break
+  }
+  case 'hook-403': {
+    // the same shape and size as the plugin's 403 body for this origin
+    const body = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', reason: 'not-listed', message: `Origin ${JSON.stringify(REFUSED_ORIGIN)} is refused: it is not in the allowlist` })
+    app.addHook('onRequest', (request, reply, next) => {
+      const origin = request.headers.origin
+      if (origin === undefined || origin === ALLOWED_ORIGIN) return next()
+      reply.code(403).headers({ 'content-type': 'application/json; charset=utf-8', vary: 'Origin' }).send(body)
+    })
     break
   }
   default:

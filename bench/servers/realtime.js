@@ -1,9 +1,13 @@
 // Realtime server under test, one variant per process (run with --expose-gc).
 // Usage: node --expose-gc realtime.js <variant>
-//   plain   socket.io attached to a Fastify server, namespace /admin, no origin check
-//   plugin  this library: corsPolicy + realtime (dashboard namespace /admin)
-//   ws      a raw `ws` WebSocketServer on the same Fastify server (path /ws)
-// Commands (IPC): count, mem, burst, paced, cpuStart, cpuStop.
+//   plain              socket.io attached to a Fastify server, namespace /admin, no origin check
+//   plain-recovery     the same with connection-state recovery on, with the window and
+//                      skipMiddlewares the plugin uses by default (120 s)
+//   plugin             this library: corsPolicy + realtime (dashboard namespace /admin),
+//                      default options (so connection-state recovery on, 120 s)
+//   plugin-norecovery  the same with `recoveryWindowMs: 0` (recovery off)
+//   ws                 a raw `ws` WebSocketServer on the same Fastify server (path /ws)
+// Commands (IPC): count, mem, burst, paced, cpuStart, cpuStop, cpuStopDetail.
 import Fastify from 'fastify'
 import { Server } from 'socket.io'
 import { WebSocketServer } from 'ws'
@@ -16,25 +20,39 @@ const variant = process.argv[2]
 const app = Fastify({ logger: false })
 app.get('/hello', async () => ({ hello: 'world' }))
 
+// the plugin's default recovery window (realtime's `recoveryWindowMs`)
+const RECOVERY_WINDOW_MS = 120_000
+
 let broadcast
 let count
+let recovery = false // whether socket.io's connection-state recovery is on (checked by the fan-out suite)
 switch (variant) {
-  case 'plain': {
-    const io = new Server(app.server)
+  case 'plain':
+  case 'plain-recovery': {
+    const io = new Server(app.server, variant === 'plain'
+      ? {}
+      : { connectionStateRecovery: { maxDisconnectionDuration: RECOVERY_WINDOW_MS, skipMiddlewares: true } })
     const nsp = io.of('/admin')
     broadcast = (event, payload) => nsp.emit(event, payload)
     count = () => nsp.sockets.size
+    recovery = Boolean(io.opts.connectionStateRecovery)
     app.addHook('onClose', async () => { io.close() })
     break
   }
-  case 'plugin': {
+  case 'plugin':
+  case 'plugin-norecovery': {
     const { mod, reason } = await loadPlugin()
     if (!mod) throw new Error(reason)
     await app.register(mod.corsPolicy, { origins: defaultOrigins(), credentials: true, maxAge: 600 })
-    await app.register(mod.realtime, { authenticate: async () => ({ id: 'u1' }), isAdmin: () => true })
+    await app.register(mod.realtime, {
+      authenticate: async () => ({ id: 'u1' }),
+      isAdmin: () => true,
+      ...(variant === 'plugin-norecovery' ? { recoveryWindowMs: 0 } : {})
+    })
     await app.ready()
     broadcast = (event, payload) => app.dashboard.broadcast(event, payload)
     count = () => app.io.of('/admin').sockets.size
+    recovery = Boolean(app.io.opts.connectionStateRecovery)
     break
   }
   case 'ws': {
@@ -86,5 +104,7 @@ serve({
     return { tStart, tEnd: nowMs(), sent: total }
   },
   cpuStart () { meter = cpuMeter() },
-  cpuStop () { return meter ? meter().cpu : NaN }
-}, { port: app.server.address().port, variant })
+  cpuStop () { return meter ? meter().cpu : NaN },
+  // CPU time in µs since cpuStart (with the fraction of one core), for a cost per delivered event
+  cpuStopDetail () { return meter ? meter() : { cpu: NaN, cpuUs: NaN } }
+}, { port: app.server.address().port, variant, recovery })

@@ -36,12 +36,16 @@ const scenarios = [
     name: '2 GET refused origin (403)',
     method: 'GET',
     headers: { origin: REFUSED_ORIGIN },
-    expectStatus: { plugin: 403 },
-    variants: ['none', 'fastify-cors', 'plugin'],
+    expectStatus: { plugin: 403, 'hook-403': 403, 'fastify-cors': 200, none: 200 },
+    // hook-403: the least a Fastify app can do to refuse in onRequest (constant 403 body),
+    // to tell the cost of refusing early from the cost of this plugin's refusal
+    variants: ['none', 'fastify-cors', 'plugin', 'hook-403'],
     compare: [
       { base: 'fastify-cors', rps: 1.0, p99: 1.0 },
       { base: 'none', rps: null, p99: null },
-      { variant: 'fastify-cors', base: 'none', rps: null, p99: null }
+      { variant: 'fastify-cors', base: 'none', rps: null, p99: null },
+      { base: 'hook-403', rps: null, p99: null },
+      { variant: 'hook-403', base: 'fastify-cors', rps: null, p99: null }
     ]
   },
   {
@@ -59,6 +63,7 @@ const label = {
   none: 'no CORS',
   'fastify-cors': '@fastify/cors',
   plugin: 'plugin',
+  'hook-403': 'bare 403 hook',
   'fastify-cors-10k': '@fastify/cors[10k]',
   'plugin-10k': 'plugin[10k]'
 }
@@ -73,6 +78,7 @@ export async function httpSuite (ctx) {
 
   const wanted = new Set(scenarios.flatMap((s) => s.variants))
   if (pluginReason) { wanted.delete('plugin'); wanted.delete('plugin-10k') }
+  if (quick) wanted.delete('hook-403') // context only; the smoke run stays short
   const servers = {}
   const client = spawnNode('clients/http-load.js', { core: 1 })
   try {
@@ -109,6 +115,7 @@ export async function httpSuite (ctx) {
       for (const c of sc.compare) {
         const variant = c.variant || 'plugin'
         const vLabel = `${label[variant]}`
+        if (!wanted.has('hook-403') && [variant, c.base].includes('hook-403')) continue // not run in quick mode
         if (!samples[variant]) {
           rows.push(skipRow(sc.name, vLabel, 'req/s', pluginReason))
           continue

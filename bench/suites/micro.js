@@ -12,26 +12,33 @@ export async function microSuite (ctx) {
   if (!res.decide) {
     rows.push(skipRow('3 origin decision', 'plugin decide()', 'ns/op', res.pluginReason))
   } else {
-    const get = (kind, size, input) => res.decide.find((r) => r.kind === kind && r.size === size && r.input === input)
-    for (const kind of ['exact', 'wildcard', 'regexp', 'mix']) {
-      const sizes = [...new Set(res.decide.filter((r) => r.kind === kind).map((r) => r.size))].sort((a, b) => a - b)
-      for (const input of ['hit', 'miss', 'malformed']) {
-        const base = get(kind, sizes[0], input)
-        for (const size of sizes.slice(1)) {
-          const cur = get(kind, size, input)
-          const flat = kind === 'exact' || kind === 'wildcard'
-          rows.push(compareRow({
-            name: '3 origin decision',
-            variant: `${kind}[${size}] ${input}`,
-            metric: 'decide()',
-            unit: 'ns',
-            samples: cur.samples.map(ns),
-            baseLabel: `${kind}[${sizes[0]}]`,
-            baseSamples: base.samples.map(ns),
-            better: 'lower',
-            target: flat ? 1.1 : null,
-            extraCheck: flat ? { text: '< 200 ns', ok: (v) => v < 200 } : null
-          }))
+    // warm: the default decision cache, the same 64 inputs over and over (a repeated origin);
+    // cold: decisionCacheSize 0, every decision computed (a never-seen origin). Same targets:
+    // both are the cost of one decision, the second without the memo's help.
+    const caches = [...new Set(res.decide.map((r) => r.cache ?? 'warm'))]
+    for (const cache of caches) {
+      const mine = res.decide.filter((r) => (r.cache ?? 'warm') === cache)
+      const get = (kind, size, input) => mine.find((r) => r.kind === kind && r.size === size && r.input === input)
+      for (const kind of ['exact', 'wildcard', 'regexp', 'mix']) {
+        const sizes = [...new Set(mine.filter((r) => r.kind === kind).map((r) => r.size))].sort((a, b) => a - b)
+        for (const input of ['hit', 'miss', 'malformed']) {
+          const base = get(kind, sizes[0], input)
+          for (const size of sizes.slice(1)) {
+            const cur = get(kind, size, input)
+            const flat = kind === 'exact' || kind === 'wildcard'
+            rows.push(compareRow({
+              name: `3 origin decision (${cache === 'cold' ? 'cold: no memo' : 'warm: memo'})`,
+              variant: `${kind}[${size}] ${input}`,
+              metric: 'decide()',
+              unit: 'ns',
+              samples: cur.samples.map(ns),
+              baseLabel: `${kind}[${sizes[0]}]`,
+              baseSamples: base.samples.map(ns),
+              better: 'lower',
+              target: flat ? 1.1 : null,
+              extraCheck: flat ? { text: '< 200 ns', ok: (v) => v < 200 } : null
+            }))
+          }
         }
       }
     }
