@@ -13,6 +13,11 @@ import { serve, cpuMeter } from '../lib/proc.js'
 import { loadPlugin, defaultOrigins, exactList, ALLOWED_ORIGIN, REFUSED_ORIGIN } from '../lib/plugin.js'
 
 const variant = process.argv[2]
+// Every variant loads the library (registered only by the plugin variants): how much code a
+// process has loaded changes Node's per-request cost by itself (importing this library, or
+// an unrelated package such as autocannon, made process.nextTick ~10x dearer and @fastify/cors
+// ~6-10 us/request slower in profiles), so the baselines must not be the only lean processes.
+const { mod, reason } = await loadPlugin()
 const app = Fastify({ logger: false })
 
 switch (variant) {
@@ -27,7 +32,6 @@ switch (variant) {
     break
   case 'plugin':
   case 'plugin-10k': {
-    const { mod, reason } = await loadPlugin()
     if (!mod) throw new Error(reason)
     const origins = variant === 'plugin' ? defaultOrigins() : exactList(10_000)
     await app.register(mod.corsPolicy, { origins, credentials: true, maxAge: 600 })

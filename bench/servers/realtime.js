@@ -17,6 +17,9 @@ import { loadPlugin, defaultOrigins } from '../lib/plugin.js'
 import { nowMs } from '../lib/stats.js'
 
 const variant = process.argv[2]
+// Every variant loads the library, registered only by the plugin variants, so that all server
+// processes have the same code loaded (see servers/http.js).
+const { mod, reason } = await loadPlugin()
 const app = Fastify({ logger: false })
 app.get('/hello', async () => ({ hello: 'world' }))
 
@@ -41,7 +44,6 @@ switch (variant) {
   }
   case 'plugin':
   case 'plugin-norecovery': {
-    const { mod, reason } = await loadPlugin()
     if (!mod) throw new Error(reason)
     await app.register(mod.corsPolicy, { origins: defaultOrigins(), credentials: true, maxAge: 600 })
     await app.register(mod.realtime, {
