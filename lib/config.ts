@@ -46,6 +46,8 @@ const DEFAULT_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']
 // Authorization is never covered by `*` ([F8]), so it is listed explicitly.
 const DEFAULT_ALLOWED_HEADERS = ['Content-Type', 'Authorization']
 const DEFAULT_MAX_AGE = 600
+/** Above this many RegExp entries, a flood of distinct Origins costs real CPU (see docs/benchmarks.md). */
+const MANY_PATTERNS = 100
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const KNOWN_OPTIONS = new Set(['origins', 'credentials', 'methods', 'allowedHeaders', 'exposedHeaders', 'maxAge', 'cacheControl',
   'privateNetwork', 'refusal', 'decisionCacheSize'])
@@ -105,6 +107,9 @@ function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: nu
   const warnings: string[] = []
   if (maxAge > 7200) warnings.push(`maxAge ${maxAge} exceeds Chromium's cap (7200 s) and WebKit's (600 s); those browsers cache preflights for less`)
   else if (maxAge > 600) warnings.push(`maxAge ${maxAge} exceeds WebKit's cap (600 s); Safari caches preflights for 600 s at most`)
+  if (allowlist.patterns.length > MANY_PATTERNS) {
+    warnings.push(`${allowlist.patterns.length} RegExp entries: each never-seen Origin is tested against all of them (the decision cache cannot help against a flood of distinct values); prefer exact or wildcard entries, which cost the same whatever their number`)
+  }
   if (credentials) {
     for (const origin of allowlist.exact) {
       if (origin.startsWith('http://')) warnings.push(`origin ${origin} is plain http with credentials: anyone on its network path can act as it`)

@@ -174,6 +174,8 @@ export function createOriginPolicy (options: CorsPolicyOptions = {}, env: NodeJS
 /** Adds tokens to a `Vary` value without losing existing ones or repeating any. */
 export function appendVary (current: string | number | readonly string[] | undefined, tokens: string): string {
   if (current === undefined || current === '') return tokens
+  // Fast path for the values this library sets itself ('Origin', 'Origin, Access-Control-…').
+  if (typeof current === 'string' && (current === tokens || current.startsWith(`${tokens}, `))) return current
   const existing = (Array.isArray(current) ? current.join(',') : String(current)).split(',').map((token) => token.trim())
     .filter((token) => token !== '')
   if (existing.includes('*')) return '*'

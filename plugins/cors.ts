@@ -45,7 +45,9 @@ const corsPolicyPlugin: FastifyPluginAsync<CorsPolicyOptions> = async (fastify, 
   const vary = policy.vary
   if (vary !== undefined) {
     fastify.addHook('onSend', (_request, reply, payload, next) => {
-      reply.header('vary', appendVary(reply.getHeader('vary'), vary))
+      const current = reply.getHeader('vary')
+      const completed = appendVary(current, vary)
+      if (completed !== current) reply.header('vary', completed)
       next(null, payload)
     })
   }

@@ -7,7 +7,7 @@ import { OpenSet, type Closable } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
 import { createDashboard } from './dashboard.js'
 import { gateEngine } from './engine-gate.js'
-import type { Dashboard, RealtimeNamespace, RealtimeOptions, RealtimeServer } from './realtime-types.js'
+import type { Dashboard, RealtimeNamespace, RealtimeOptions, RealtimeServer, RealtimeSocket } from './realtime-types.js'
 import { adminMiddleware, authenticationMiddleware } from './socket-auth.js'
 
 declare module 'fastify' {
@@ -99,10 +99,14 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): Realtime
 }
 
 function logConnections (fastify: FastifyInstance, namespace: RealtimeNamespace): void {
+  // One listener shared by every socket of the namespace (EventEmitter passes the socket as `this`),
+  // rather than a closure per connection.
+  function logDisconnect (this: RealtimeSocket, reason: string): void {
+    fastify.log.info({ namespace: namespace.name, socketId: this.id, userId: this.data.user.id, reason }, 'socket disconnected')
+  }
   namespace.on('connection', (socket) => {
-    const details = { namespace: namespace.name, socketId: socket.id, userId: socket.data.user.id }
-    fastify.log.info({ ...details, transport: socket.conn.transport.name, recovered: socket.recovered }, 'socket connected')
-    socket.on('disconnect', (reason) => { fastify.log.info({ ...details, reason }, 'socket disconnected') })
+    fastify.log.info({ namespace: namespace.name, socketId: socket.id, userId: socket.data.user.id, transport: socket.conn.transport.name, recovered: socket.recovered }, 'socket connected')
+    socket.on('disconnect', logDisconnect)
   })
 }
 

@@ -242,6 +242,14 @@ t.test('an http:// origin with credentials warns', async (t) => {
   t.match(warnings[0], 'http://b.example is plain http with credentials')
 })
 
+t.test('more than 100 RegExp entries warn; 100 do not', async (t) => {
+  const patterns = (count: number): RegExp[] => Array.from({ length: count }, (_, i) => new RegExp(`https://app-${i}\\.example\\.com`))
+  t.same(resolveCorsConfig({ origins: patterns(100) }, NO_ENV).warnings, [])
+  const warnings = resolveCorsConfig({ origins: patterns(101) }, NO_ENV).warnings
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], '101 RegExp entries')
+})
+
 t.test('a wildcard with credentials warns', async (t) => {
   const { warnings } = resolveCorsConfig({ origins: ['https://*.example.com'], credentials: true }, NO_ENV)
   t.equal(warnings.length, 1)
