@@ -93,7 +93,7 @@ export class OriginPolicy {
     Object.freeze(this)
   }
 
-  /** How many RegExp decisions are memoized now, and the bound it never exceeds. */
+  /** How many non-exact decisions are memoized now, and the bound it never exceeds. */
   get cacheSize (): number { return this.#matcher.cacheSize }
   get cacheLimit (): number { return this.#matcher.cacheLimit }
 
