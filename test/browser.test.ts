@@ -228,6 +228,8 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     await page.fill('input[name=username]', 'user')
     await page.fill('input[name=password]', 'user')
     await page.click('button[type=submit]')
+    // The page writes the message when its fetch answers; wait for it rather than race it.
+    await page.waitForFunction(() => document.getElementById('login-message')?.textContent !== '', undefined, { timeout: 10_000 })
     t.match(await page.locator('#login-message').textContent(), 'a plain user')
     await page.goto(`${appOrigin}/admin`)
     await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'forbidden')
