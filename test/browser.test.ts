@@ -191,6 +191,8 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     await page.waitForFunction(() => document.getElementById('metric-sockets')?.textContent !== '–')
     t.equal(await page.locator('#metric-dashboards').textContent(), '1')
     t.match(await page.locator('#admins').textContent(), /admin · 1 tab/)
+    // Filled by the page's own /api/me fetch, independently of the socket.
+    await page.waitForFunction(() => document.getElementById('who')?.textContent?.startsWith('Logged in') === true, undefined, { timeout: 10_000 })
     t.match(await page.locator('#who').textContent(), 'Logged in as admin (admin)')
     t.notOk(await page.locator('#retry').isVisible())
 
