@@ -25,33 +25,32 @@ export function handshakeOf (fastify: FastifyInstance, socket: RealtimeSocket): 
   return { headers, cookies, signedCookies, auth, address, namespace: socket.nsp.name }
 }
 
+/**
+ * A namespace middleware from a check that returns the `connect_error` code refusing the socket, or
+ * nothing to let it in. A check that throws refuses with `server-error` and is logged, never leaked.
+ */
+function guard (fastify: FastifyInstance, name: string, check: (socket: RealtimeSocket) => Promise<string | undefined>): Middleware {
+  return (socket, next) => {
+    Promise.resolve().then(() => check(socket)).then((refusal) => {
+      next(refusal === undefined ? undefined : new Error(refusal))
+    }, (error: unknown) => {
+      fastify.log.error({ err: error, namespace: socket.nsp.name, userId: socket.data.user?.id }, `${name} threw; connection refused`)
+      next(new Error(CONNECT_ERRORS.serverError))
+    })
+  }
+}
+
 /** Namespace middleware: `authenticate` decides who the socket is, or refuses it. */
 export function authenticationMiddleware (fastify: FastifyInstance, authenticate: RealtimeOptions['authenticate']): Middleware {
-  return (socket, next) => {
-    Promise.resolve()
-      .then(() => authenticate(handshakeOf(fastify, socket)))
-      .then((user) => {
-        if (user === undefined || user === null) {
-          next(new Error(CONNECT_ERRORS.unauthorized))
-          return
-        }
-        socket.data.user = user
-        next()
-      }, (error: unknown) => {
-        fastify.log.error({ err: error, namespace: socket.nsp.name }, 'authenticate threw; connection refused')
-        next(new Error(CONNECT_ERRORS.serverError))
-      })
-  }
+  return guard(fastify, 'authenticate', async (socket) => {
+    const user = await authenticate(handshakeOf(fastify, socket))
+    if (user === undefined || user === null) return CONNECT_ERRORS.unauthorized
+    socket.data.user = user
+    return undefined
+  })
 }
 
 /** Dashboard middleware, after authentication: only `isAdmin` users join. */
 export function adminMiddleware (fastify: FastifyInstance, isAdmin: RealtimeOptions['isAdmin']): Middleware {
-  return (socket, next) => {
-    Promise.resolve()
-      .then(() => isAdmin(socket.data.user))
-      .then((admin) => { next(admin ? undefined : new Error(CONNECT_ERRORS.forbidden)) }, (error: unknown) => {
-        fastify.log.error({ err: error, userId: socket.data.user.id }, 'isAdmin threw; connection refused')
-        next(new Error(CONNECT_ERRORS.serverError))
-      })
-  }
+  return guard(fastify, 'isAdmin', async (socket) => await isAdmin(socket.data.user) ? undefined : CONNECT_ERRORS.forbidden)
 }
