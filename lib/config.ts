@@ -50,7 +50,7 @@ export interface CorsConfig {
 export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, 'origins' | 'cacheControl'>> & Pick<CorsPolicyOptions, 'cacheControl'>> = Object.freeze({
   credentials: false,
   methods: Object.freeze(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']),
-  // Authorization is never covered by `*` (Fetch, "CORS non-wildcard request-header name"), so it is listed.
+  // Authorization is never covered by `*` (https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name).
   allowedHeaders: Object.freeze(['Content-Type', 'Authorization']),
   exposedHeaders: Object.freeze([]),
   // WebKit's cap (CrossOriginPreflightResultCache.cpp maxPreflightCacheTimeout), so every browser honours it.
