@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse, type onSendHookHandler } from 'fastify'
 import { corsPolicy } from '../plugins/cors.js'
@@ -166,11 +167,19 @@ t.test('boundary: a hijacking handler that writes its own Vary must append to th
       reply.raw.writeHead(200, { vary: appendVary(reply.raw.getHeader('vary'), 'Accept') })
       reply.raw.end('raw')
     })
+    app.get('/hijacked-grants', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders)
+      reply.raw.end('raw')
+    })
   })
   const replaced = await app.inject({ method: 'GET', url: '/hijacked-replaces', headers: { origin: APP } })
   t.equal(replaced.headers.vary, 'Accept', 'a raw Vary written by the handler replaces Origin: the documented boundary')
   const appended = await app.inject({ method: 'GET', url: '/hijacked-appends', headers: { origin: APP } })
   t.equal(appended.headers.vary, 'Origin, Accept')
+  const granted = await app.inject({ method: 'GET', url: '/hijacked-grants', headers: { origin: APP } })
+  t.equal(granted.headers['access-control-allow-origin'], APP, 'grant headers reach a hijacked reply when the handler copies them')
+  t.equal(granted.headers.vary, 'Origin')
 })
 
 t.test('a 404 to an allowed origin carries ACAO once', async (t) => {
