@@ -121,7 +121,7 @@ export function isRefusalMode (value: unknown): value is RefusalMode {
 
 /** The error for a value that is not a refusal mode; `setting` names where it was given. */
 export function refusalModeError (setting: string, value: unknown): CorsConfigError {
-  const shown = typeof value === 'string' ? `"${value}"` : `${JSON.stringify(value) ?? String(value)} (a ${typeof value})`
+  const shown = typeof value === 'string' ? `"${value}"` : `${String(value)} (of type ${typeof value})`
   return new CorsConfigError(setting, `${shown} is not a refusal mode`, 'use "block" (403, the default) or "omit-headers" (served without CORS headers)')
 }
 

@@ -19,7 +19,7 @@ t.test('a route with an unknown corsRefusal is a registration error naming the r
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(corsPolicy, { origins: [APP] })
-  for (const [value, shown] of [['Block', '"Block"'], [true, 'true (a boolean)'], ['omit', '"omit"'], [null, 'null (a object)']] as const) {
+  for (const [value, shown] of [['Block', '"Block"'], [true, 'true (of type boolean)'], ['omit', '"omit"'], [null, 'null (of type object)'], [1, '1 (of type number)']] as const) {
     t.throws(() => app.post(`/callback-${String(value)}`, { config: untypedConfig(value) }, async () => 'ran'), {
       name: 'CorsConfigError',
       setting: `route POST /callback-${String(value)}: config.corsRefusal`,
