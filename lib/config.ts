@@ -65,7 +65,7 @@ export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, 'origins'
 const MANY_PATTERNS = 100
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const OPTION_NAMES: readonly string[] = Object.freeze(['origins', ...Object.keys(defaultOptions)])
-export const REFUSAL_MODES: readonly RefusalMode[] = Object.freeze(['block', 'omit-headers'])
+const REFUSAL_MODES: readonly RefusalMode[] = Object.freeze(['block', 'omit-headers'])
 /** Fastify's own `register()` options reach the plugin too; they are not ours to refuse. */
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
