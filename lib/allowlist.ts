@@ -1,3 +1,4 @@
+import { getPublicSuffix } from 'tldts'
 import { CorsConfigError } from './errors.js'
 
 /** One configured entry: an origin, a `scheme://*.domain[:port]` wildcard, `*`, or a RegExp. */
@@ -7,12 +8,22 @@ export interface WildcardEntry {
   /** Normalized text, e.g. `https://*.example.com:8443`; also the lookup key. */
   readonly text: string
   readonly scheme: 'http' | 'https'
+  /**
+   * The public suffix the `*` sits on (`co.uk`, `github.io`), when it does: anyone can register a
+   * name under it, so the entry trusts strangers' sites.
+   */
+  readonly publicSuffix?: string
 }
 
 export interface PatternEntry {
   readonly text: string
   /** The user's RegExp wrapped as `^(?:…)$`, so it must match the whole origin. */
   readonly anchored: RegExp
+  /**
+   * Origins on reserved names nobody can own, under two unrelated top-level domains, that the
+   * RegExp admits: it pins no domain, so it admits any attacker's origin too.
+   */
+  readonly admitsAnyDomain?: readonly [string, string]
 }
 
 export interface Allowlist {
@@ -26,6 +37,14 @@ export interface Allowlist {
 
 const SCHEME_AND_REST = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s
 const WILDCARD_PLACEHOLDER = 'wildcard-label-placeholder'
+
+/**
+ * Origins nobody can own, per reserved top-level domain (RFC 2606 §2, RFC 6761 §6.2, §6.4, §6.5),
+ * in the shapes a loose RegExp admits: short host, many labels, a port, http and https.
+ */
+const UNOWNABLE_PROBES: ReadonlyArray<readonly string[]> = ['invalid', 'test', 'example'].map((tld) =>
+  ['https', 'http'].flatMap((scheme) => [`a.${tld}`, `x-1.b.c.d.e.f.${tld}`].flatMap((host) =>
+    ['', ':8080', ':8443', ':3000'].map((port) => `${scheme}://${host}${port}`))))
 
 /**
  * Parses and normalizes an allowlist once, at start-up. Throws `CorsConfigError` naming the entry,
@@ -133,7 +152,11 @@ function normalizeWildcard (entry: string, scheme: 'http' | 'https', authority: 
   if (!url.hostname.startsWith(`${WILDCARD_PLACEHOLDER}.`) || labels.length < 2) {
     throw new CorsConfigError(setting, 'covers a whole top-level domain or is not a domain wildcard', fix)
   }
-  return Object.freeze({ text: `${scheme}://*${url.host.slice(WILDCARD_PLACEHOLDER.length)}`, scheme })
+  const text = `${scheme}://*${url.host.slice(WILDCARD_PLACEHOLDER.length)}`
+  const domain = suffix.slice(1)
+  // The private section counts too (allowPrivateDomains): `github.io` subdomains belong to strangers.
+  const publicSuffix = getPublicSuffix(`${WILDCARD_PLACEHOLDER}.${domain}`, { allowPrivateDomains: true }) === domain ? domain : undefined
+  return Object.freeze(publicSuffix === undefined ? { text, scheme } : { text, scheme, publicSuffix })
 }
 
 function isHttpScheme (scheme: string): scheme is 'http' | 'https' {
@@ -154,7 +177,10 @@ function parsePattern (pattern: RegExp): PatternEntry {
     throw new CorsConfigError(`origins entry ${text}`, 'has the g or y flag, which makes RegExp#test remember its last position and alternate between true and false',
       `drop the flag: /${pattern.source}/${pattern.flags.replace(/[gy]/g, '')}`)
   }
-  return Object.freeze({ text, anchored: new RegExp(`^(?:${pattern.source})$`, pattern.flags) })
+  const anchored = new RegExp(`^(?:${pattern.source})$`, pattern.flags)
+  const admitted = UNOWNABLE_PROBES.map((probes) => probes.find((probe) => anchored.test(probe)))
+    .filter((probe) => probe !== undefined)
+  return Object.freeze(admitted.length >= 2 ? { text, anchored, admitsAnyDomain: Object.freeze([admitted[0], admitted[1]] as const) } : { text, anchored })
 }
 
 function describeValue (value: unknown): string {

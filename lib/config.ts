@@ -1,4 +1,5 @@
 import { parseAllowlist, type Allowlist, type AllowlistEntry } from './allowlist.js'
+import { closestName } from './closest-name.js'
 import { CorsConfigError } from './errors.js'
 
 export type RefusalMode = 'block' | 'omit-headers'
@@ -42,15 +43,29 @@ export interface CorsConfig {
   readonly warnings: readonly string[]
 }
 
-const DEFAULT_METHODS = ['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']
-// Authorization is never covered by `*` ([F8]), so it is listed explicitly.
-const DEFAULT_ALLOWED_HEADERS = ['Content-Type', 'Authorization']
-const DEFAULT_MAX_AGE = 600
+/**
+ * Every default of `corsPolicy`, in one place; docs/options.md and the README's options table list
+ * these values. `origins` has none on purpose: with no origins anywhere, registration fails.
+ */
+export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, 'origins' | 'cacheControl'>> & Pick<CorsPolicyOptions, 'cacheControl'>> = Object.freeze({
+  credentials: false,
+  methods: Object.freeze(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']),
+  // Authorization is never covered by `*` (https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name).
+  allowedHeaders: Object.freeze(['Content-Type', 'Authorization']),
+  exposedHeaders: Object.freeze([]),
+  // WebKit's cap (CrossOriginPreflightResultCache.cpp maxPreflightCacheTimeout), so every browser honours it.
+  maxAge: 600,
+  cacheControl: undefined,
+  privateNetwork: false,
+  refusal: 'block',
+  decisionCacheSize: 1000
+})
+
 /** Above this many RegExp entries, a flood of distinct Origins costs real CPU (see docs/benchmarks.md). */
 const MANY_PATTERNS = 100
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const KNOWN_OPTIONS = new Set(['origins', 'credentials', 'methods', 'allowedHeaders', 'exposedHeaders', 'maxAge', 'cacheControl',
-  'privateNetwork', 'refusal', 'decisionCacheSize'])
+const OPTION_NAMES: readonly string[] = Object.freeze(['origins', ...Object.keys(defaultOptions)])
+const REFUSAL_MODES: readonly RefusalMode[] = Object.freeze(['block', 'omit-headers'])
 /** Fastify's own `register()` options reach the plugin too; they are not ours to refuse. */
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
@@ -60,30 +75,26 @@ const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
  */
 export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.ProcessEnv = process.env): CorsConfig {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_OPTIONS.has(key) && !REGISTER_OPTIONS.has(key)) {
-      const hint = key === 'origin' ? 'rename it to `origins`' : `remove it; the options are ${[...KNOWN_OPTIONS].join(', ')}`
+    if (!OPTION_NAMES.includes(key) && !REGISTER_OPTIONS.has(key)) {
+      const closest = closestName(key, OPTION_NAMES)
+      const hint = closest === undefined ? `remove it; the options are ${OPTION_NAMES.join(', ')}` : `rename it to \`${closest}\``
       throw new CorsConfigError(key, 'is not an option of corsPolicy', hint)
     }
   }
   const allowlist = parseAllowlist(options.origins ?? env.CORS_ORIGINS ?? '')
-  const credentials = options.credentials ?? parseBoolean('CORS_CREDENTIALS', env.CORS_CREDENTIALS) ?? false
-  const maxAge = options.maxAge ?? parseInteger('CORS_MAX_AGE', env.CORS_MAX_AGE) ?? DEFAULT_MAX_AGE
-  const privateNetwork = options.privateNetwork ?? parseBoolean('CORS_PRIVATE_NETWORK', env.CORS_PRIVATE_NETWORK) ?? false
+  const credentials = options.credentials ?? parseBoolean('CORS_CREDENTIALS', env.CORS_CREDENTIALS) ?? defaultOptions.credentials
+  const maxAge = options.maxAge ?? parseInteger('CORS_MAX_AGE', env.CORS_MAX_AGE) ?? defaultOptions.maxAge
+  const privateNetwork = options.privateNetwork ?? parseBoolean('CORS_PRIVATE_NETWORK', env.CORS_PRIVATE_NETWORK) ?? defaultOptions.privateNetwork
 
   expectBoolean('credentials', credentials)
   expectBoolean('privateNetwork', privateNetwork)
-  if (allowlist.any && credentials) {
-    throw new CorsConfigError('origins', '"*" with credentials: browsers refuse it, and reflecting every origin instead would let any site read your users\' data',
-      'list the origins you trust, or turn credentials off')
-  }
+  if (credentials) refuseReflection(allowlist)
   if (!Number.isInteger(maxAge) || maxAge < 0 || maxAge > 86400) {
     throw new CorsConfigError(options.maxAge === undefined ? 'CORS_MAX_AGE' : 'maxAge', `${String(maxAge)} is not a whole number of seconds from 0 to 86400`, 'use e.g. 600 (the largest value every browser honours)')
   }
-  const refusal = options.refusal ?? 'block'
-  if (refusal !== 'block' && refusal !== 'omit-headers') {
-    throw new CorsConfigError('refusal', `"${String(refusal)}" is not a refusal mode`, 'use "block" (403, the default) or "omit-headers"')
-  }
-  const decisionCacheSize = options.decisionCacheSize ?? 1000
+  const refusal = options.refusal ?? defaultOptions.refusal
+  if (!isRefusalMode(refusal)) throw refusalModeError('refusal', refusal)
+  const decisionCacheSize = options.decisionCacheSize ?? defaultOptions.decisionCacheSize
   if (!Number.isInteger(decisionCacheSize) || decisionCacheSize < 0) {
     throw new CorsConfigError('decisionCacheSize', `${String(decisionCacheSize)} is not a whole number ≥ 0`, 'use e.g. 1000')
   }
@@ -91,16 +102,52 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
   return Object.freeze({
     allowlist,
     credentials,
-    methods: parseTokenList('methods', options.methods ?? DEFAULT_METHODS, credentials),
-    allowedHeaders: parseTokenList('allowedHeaders', options.allowedHeaders ?? DEFAULT_ALLOWED_HEADERS, credentials),
-    exposedHeaders: parseTokenList('exposedHeaders', options.exposedHeaders ?? [], credentials),
+    methods: parseTokenList('methods', options.methods ?? defaultOptions.methods, credentials),
+    allowedHeaders: parseTokenList('allowedHeaders', options.allowedHeaders ?? defaultOptions.allowedHeaders, credentials),
+    exposedHeaders: parseTokenList('exposedHeaders', options.exposedHeaders ?? defaultOptions.exposedHeaders, credentials),
     maxAge,
-    cacheControl: parseCacheControl(options.cacheControl),
+    cacheControl: parseCacheControl(options.cacheControl ?? defaultOptions.cacheControl),
     privateNetwork,
     refusal,
     decisionCacheSize,
     warnings: Object.freeze(collectWarnings(allowlist, credentials, maxAge))
   })
+}
+
+/** Whether a value is one of the refusal modes (the plugin's `refusal`, a route's `config.corsRefusal`). */
+export function isRefusalMode (value: unknown): value is RefusalMode {
+  return REFUSAL_MODES.includes(value as RefusalMode)
+}
+
+/** The error for a value that is not a refusal mode; `setting` names where it was given. */
+export function refusalModeError (setting: string, value: unknown): CorsConfigError {
+  const shown = typeof value === 'string' ? `"${value}"` : `${String(value)} (of type ${typeof value})`
+  return new CorsConfigError(setting, `${shown} is not a refusal mode`, 'use "block" (403, the default) or "omit-headers" (served without CORS headers)')
+}
+
+/**
+ * With credentials, an entry that admits origins anyone can obtain is reflect-any-origin with
+ * credentials: any site reads your users' data (OWASP WSTG-CLNT-07 "Dynamic CORS Policy";
+ * PortSwigger Web Security Academy, "CORS"). Refused, never only warned about.
+ */
+function refuseReflection (allowlist: Allowlist): void {
+  if (allowlist.any) {
+    throw new CorsConfigError('origins', '"*" with credentials: browsers refuse it, and reflecting every origin instead would let any site read your users\' data',
+      'list the origins you trust, or turn credentials off')
+  }
+  for (const pattern of allowlist.patterns) {
+    if (pattern.admitsAnyDomain !== undefined) {
+      const [first, second] = pattern.admitsAnyDomain
+      throw new CorsConfigError(`origins entry ${pattern.text}`, `admits origins on any domain (it matches ${first} and ${second}, reserved names nobody owns), so with credentials any site could read your users' data`,
+        'pin the host, e.g. /https:\\/\\/pr-\\d+\\.preview\\.example\\.com/, or list exact origins')
+    }
+  }
+  for (const wildcard of allowlist.wildcards) {
+    if (wildcard.publicSuffix !== undefined) {
+      throw new CorsConfigError(`origins entry "${wildcard.text}"`, `sits on the public suffix ${wildcard.publicSuffix} (Public Suffix List), where anyone can register a name, so with credentials any such site could read your users' data`,
+        `put the wildcard under a domain you own, e.g. "${wildcard.scheme}://*.yourname.${wildcard.publicSuffix}"`)
+    }
+  }
 }
 
 function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: number): string[] {
@@ -116,6 +163,14 @@ function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: nu
     }
     for (const wildcard of allowlist.wildcards) {
       warnings.push(`wildcard ${wildcard.text} with credentials trusts every subdomain; an XSS or takeover on any of them reads your users' data`)
+    }
+  } else {
+    // With credentials these are refused (refuseReflection); without, any site may read public responses only.
+    for (const pattern of allowlist.patterns) {
+      if (pattern.admitsAnyDomain !== undefined) warnings.push(`RegExp ${pattern.text} admits origins on any domain (e.g. ${pattern.admitsAnyDomain[0]}); pin the host, or use "*" if every site may read these responses`)
+    }
+    for (const wildcard of allowlist.wildcards) {
+      if (wildcard.publicSuffix !== undefined) warnings.push(`wildcard ${wildcard.text} sits on the public suffix ${wildcard.publicSuffix}: anyone can register a site under it`)
     }
   }
   return warnings
@@ -138,8 +193,27 @@ function parseTokenList (setting: string, value: string | readonly string[], cre
 function parseCacheControl (value: number | string | undefined): string | undefined {
   if (value === undefined) return undefined
   if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return `max-age=${value}`
-  if (typeof value === 'string' && value.trim() !== '' && !/[\r\n]/.test(value)) return value.trim()
+  if (typeof value === 'string' && value.trim() !== '') return fieldValue('cacheControl', value.trim(), 'use e.g. 600 or "public, max-age=600"')
   throw new CorsConfigError('cacheControl', `${JSON.stringify(value)} is neither seconds nor a header value`, 'use e.g. 600 or "public, max-age=600"')
+}
+
+/**
+ * Refuses what is not an RFC 9110 §5.5 field-value in US-ASCII (visible characters, spaces, tabs):
+ * Node refuses to send CR, LF, NUL and other controls (500 ERR_INVALID_CHAR on every response that
+ * would carry them), and obs-text (0x80–0xFF) is obsolete and read differently by each client.
+ */
+function fieldValue (setting: string, value: string, fix: string): string {
+  const bad = /[^\t\x20-\x7e]/.exec(value)
+  if (bad !== null) {
+    // The value is shown with its controls escaped, so the error itself stays one clean line.
+    const shown = value.replace(/[^\x20-\x7e]/g, (char) => `\\u${codePoint(char)}`)
+    throw new CorsConfigError(setting, `"${shown}" contains U+${codePoint(bad[0])} at index ${bad.index}, which is not allowed in an HTTP header value (RFC 9110 §5.5: visible US-ASCII, spaces and tabs only)`, fix)
+  }
+  return value
+}
+
+function codePoint (char: string): string {
+  return char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')
 }
 
 function parseBoolean (name: string, value: string | undefined): boolean | undefined {

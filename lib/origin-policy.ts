@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
 import { BoundedMap } from './bounded-map.js'
-import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused } from './origin-matcher.js'
+import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused, type RefusalReason } from './origin-matcher.js'
 import { RefusalLog } from './refusal-log.js'
 
 export type HeaderMap = Record<string, string>
@@ -32,6 +32,24 @@ export interface WarnLogger {
 const SAFELISTED_METHODS = new Set(['GET', 'HEAD', 'POST'])
 const HEADER_CHECK_CACHE_LIMIT = 256
 const JSON_HEADERS = 'application/json; charset=utf-8'
+/**
+ * What a refused caller reads: THAT it was refused, and a stable code. Never the entry nor the
+ * reason, which would tell a prober which origins, hosts, schemes or ports are listed.
+ */
+const REFUSED_BODY = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' })
+/** A missing Origin where one is required (the realtime plugin's `requireOrigin`) reveals nothing either. */
+const ORIGIN_REQUIRED_BODY = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin header required' })
+/** Over HTTP/2 an Origin can be ~60 KB; a log field carries at most this much of it. */
+const LOGGED_ORIGIN_LENGTH = 300
+/** For the operator's log line: what to do about each kind of refusal. */
+const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
+  absent: 'non-browser clients must send an Origin header while requireOrigin is on',
+  malformed: 'none, unless a proxy rewrites Origin: browsers never send this value',
+  'non-canonical': 'none, unless a proxy or client rewrites Origin: browsers send it lowercase, without default port or trailing slash',
+  'scheme-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another scheme',
+  'port-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another port',
+  'not-listed': 'if this origin is yours, add it to origins (or CORS_ORIGINS)'
+})
 
 /**
  * The whole CORS configuration compiled once: the origin decision plus every header it implies.
@@ -40,7 +58,10 @@ const JSON_HEADERS = 'application/json; charset=utf-8'
 export class OriginPolicy {
   readonly config: CorsConfig
   readonly refusals = new RefusalLog()
-  /** `Origin` for a dynamic allowlist ([F19]); undefined for a static `*`, which must not vary. */
+  /**
+   * `Origin` for a dynamic allowlist (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches);
+   * undefined for a static `*`, which must not vary.
+   */
   readonly vary: string | undefined
   readonly #matcher: OriginMatcher
   readonly #methods: ReadonlySet<string>
@@ -54,18 +75,16 @@ export class OriginPolicy {
   readonly #refusalHeaders: HeaderMap
   readonly #preflightRefusalHeaders: HeaderMap
   readonly #headerChecks = new BoundedMap<string, boolean>(HEADER_CHECK_CACHE_LIMIT)
-  /** 403 bodies by origin: a refused origin usually repeats its requests. */
-  readonly #refusalBodies: BoundedMap<string, string>
 
   constructor (config: CorsConfig) {
     this.config = config
     this.#matcher = new OriginMatcher(config.allowlist, config.decisionCacheSize)
-    this.#refusalBodies = new BoundedMap(config.decisionCacheSize)
     const dynamic = !config.allowlist.any
     this.vary = dynamic ? 'Origin' : undefined
     this.#methods = new Set(config.methods)
     this.#headerNames = new Set(config.allowedHeaders.map((name) => name.toLowerCase()))
-    // `*` is a wildcard only without credentials ([F10]); config rejects it with credentials.
+    // `*` is a wildcard only without credentials (https://fetch.spec.whatwg.org/#http-new-header-syntax);
+    // config rejects it with credentials.
     this.#anyMethod = this.#methods.has('*')
     this.#anyHeader = this.#headerNames.has('*')
 
@@ -79,7 +98,8 @@ export class OriginPolicy {
       ...(config.privateNetwork ? ['Access-Control-Request-Private-Network'] : [])].join(', ')
     // No Content-Length: RFC 9110 §8.6 forbids it on 204, and Fastify strips it.
     const denied: HeaderMap = { ...grant, vary: preflightVary }
-    delete denied['access-control-expose-headers'] // not for preflights ([D6])
+    // Expose-Headers belongs on responses that are not preflights (https://fetch.spec.whatwg.org/#http-responses).
+    delete denied['access-control-expose-headers']
     if (config.methods.length > 0) denied['access-control-allow-methods'] = config.methods.join(', ')
     if (config.allowedHeaders.length > 0) denied['access-control-allow-headers'] = config.allowedHeaders.join(', ')
     this.#preflightDenied = Object.freeze(denied)
@@ -117,27 +137,35 @@ export class OriginPolicy {
     return { decision, refusal: this.refuse(origin, decision, false) }
   }
 
-  /** Logs a refusal at warn, once per origin per minute (see `RefusalLog`). */
+  /**
+   * Logs a refusal at warn, once per origin per minute (see `RefusalLog`), for the operator: the
+   * reason, the entry it resembles and the fix. A long Origin is cut to a bounded length, with its
+   * original length beside it, in the log and as the rate limiter's key.
+   */
   logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
-    const suppressed = this.refusals.take(origin ?? '')
+    const long = origin !== undefined && origin.length > LOGGED_ORIGIN_LENGTH
+    const shown = long ? `${origin.slice(0, LOGGED_ORIGIN_LENGTH)}…` : origin
+    const suppressed = this.refusals.take(shown ?? '')
     if (suppressed === undefined) return
-    log.warn({ origin, reason: decision.reason, entry: decision.entry, method: request.method, url: request.url, suppressed },
-      describeDecision(origin, decision))
+    const details = { origin: shown, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed }
+    log.warn(long ? { ...details, originLength: origin.length } : details, describeDecision(origin, decision))
   }
 
-  /** A 403 without any grant header ([D4]), for a refused Origin (or, on sockets, a required but missing one). */
-  refuse (origin: string | undefined, decision: OriginRefused, preflight: boolean): CorsAnswer {
-    let body = origin === undefined ? undefined : this.#refusalBodies.get(origin)
-    if (body === undefined) {
-      body = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', reason: decision.reason, message: describeDecision(origin, decision) })
-      if (origin !== undefined) this.#refusalBodies.set(origin, body)
-    }
+  /**
+   * A 403 without any grant header, for a refused Origin (or, on sockets, a required but missing
+   * one): "the 403 status can be used, coupled with omitting the relevant headers"
+   * (https://fetch.spec.whatwg.org/#http-responses).
+   * The body is a constant (see REFUSED_BODY); `_origin` is never echoed.
+   */
+  refuse (_origin: string | undefined, decision: OriginRefused, preflight: boolean): CorsAnswer {
+    const body = decision.reason === 'absent' ? ORIGIN_REQUIRED_BODY : REFUSED_BODY
     return { statusCode: 403, headers: preflight ? this.#preflightRefusalHeaders : this.#refusalHeaders, body }
   }
 
   #preflight (origin: string, requestMethod: string, headers: IncomingHttpHeaders): CorsAnswer {
     const granted = this.#methodAllowed(requestMethod) && this.#headersAllowed(headers['access-control-request-headers'])
-    // The PNA grant goes only on a successful preflight that asked for it ([D1]).
+    // The PNA grant goes only on a successful preflight that asked for it; opt-in, since the spec
+    // (https://wicg.github.io/private-network-access/) is paused in favour of Local Network Access.
     const base = !granted
       ? this.#preflightDenied
       : this.config.privateNetwork && headers['access-control-request-private-network'] === 'true'
@@ -158,7 +186,7 @@ export class OriginPolicy {
     if (known !== undefined) return known
     const allowed = requested.split(',').every((raw) => {
       const name = raw.trim().toLowerCase()
-      // `*` never covers Authorization ([F8]).
+      // `*` never covers Authorization (https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name).
       return name === '' || this.#headerNames.has(name) || (this.#anyHeader && name !== 'authorization')
     })
     this.#headerChecks.set(requested, allowed)

@@ -1,4 +1,5 @@
 import t from 'tap'
+import fc from 'fast-check'
 import { normalizeEntry, parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
 import { CorsConfigError } from '../lib/errors.js'
 
@@ -175,4 +176,36 @@ t.test('no origin at all is refused with how to set them', async (t) => {
     t.match(error.fix, 'origins:')
     t.match(error.fix, 'CORS_ORIGINS=')
   }
+})
+
+t.test('a wildcard on a public suffix is marked with it, after normalization', async (t) => {
+  t.same(normalizeEntry('HTTPS://*.GitHub.IO'), { text: 'https://*.github.io', scheme: 'https', publicSuffix: 'github.io' })
+  t.same(normalizeEntry('https://*.co.uk:8443'), { text: 'https://*.co.uk:8443', scheme: 'https', publicSuffix: 'co.uk' })
+  t.same(normalizeEntry('https://*.example.co.uk'), { text: 'https://*.example.co.uk', scheme: 'https' })
+})
+
+t.test('a RegExp that pins no domain is marked with two reserved-name origins it admits', async (t) => {
+  const [loose, pinned] = parseAllowlist([/https?:\/\/.+/, /https:\/\/pr-\d+\.example\.com/]).patterns
+  t.same(loose.admitsAnyDomain, ['https://a.invalid', 'https://a.test'])
+  t.equal(pinned.admitsAnyDomain, undefined)
+})
+
+t.test('property: a RegExp for one escaped domain, with or without a port, never counts as admitting any domain', async (t) => {
+  const label = fc.stringMatching(/^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$/)
+  fc.assert(fc.property(fc.array(label, { minLength: 2, maxLength: 4 }), fc.boolean(), fc.constantFrom('https?', 'https', 'http'),
+    (labels, port, scheme) => {
+      const host = labels.join('\\.')
+      const [pattern] = parseAllowlist([new RegExp(`${scheme}:\\/\\/([a-z0-9-]+\\.)*${host}${port ? '(:\\d+)?' : ''}`)]).patterns
+      return pattern.admitsAnyDomain === undefined
+    }))
+  t.pass('no single-domain RegExp was flagged')
+})
+
+t.test('property: a RegExp whose host part is any run of host characters admits any domain', async (t) => {
+  fc.assert(fc.property(fc.constantFrom('[a-z0-9.-]+', '[^/]+', '.+', '[\\w.-]+', '\\S+'), fc.constantFrom('https?', '(http|https)'), fc.boolean(),
+    (hostPart, scheme, port) => {
+      const [pattern] = parseAllowlist([new RegExp(`${scheme}:\\/\\/${hostPart}${port ? '(:\\d+)?' : ''}`)]).patterns
+      return pattern.admitsAnyDomain !== undefined
+    }))
+  t.pass('every generic-host RegExp was flagged')
 })

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { resolveCorsConfig, type CorsPolicyOptions } from '../lib/config.js'
+import { readFile } from 'node:fs/promises'
+import { defaultOptions, resolveCorsConfig, type CorsPolicyOptions } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 
 const ORIGINS = ['https://app.example.com']
@@ -126,6 +127,49 @@ t.test('an unknown option is refused; `origin` is pointed at `origins`', async (
   t.match(unknown.fix, 'the options are origins, credentials')
 })
 
+t.test('a misspelt option is pointed at the closest option name', async (t) => {
+  const table: Array<[string, string]> = [
+    ['maxage', 'maxAge'], ['credential', 'credentials'], ['allowHeaders', 'allowedHeaders'], ['exposeHeaders', 'exposedHeaders'],
+    ['cachecontrol', 'cacheControl'], ['refusals', 'refusal'], ['privateNetwrok', 'privateNetwork'], ['decisionCacheSzie', 'decisionCacheSize']
+  ]
+  for (const [name, closest] of table) {
+    const error = configError(untyped({ origins: ORIGINS, [name]: 1 }))
+    t.equal(error.setting, name)
+    t.equal(error.fix, `rename it to \`${closest}\``, name)
+  }
+})
+
+t.test('defaultOptions is one frozen object, and what resolveCorsConfig fills in', async (t) => {
+  t.ok(Object.isFrozen(defaultOptions))
+  t.ok(Object.isFrozen(defaultOptions.methods))
+  const config = resolveCorsConfig({ origins: ORIGINS }, NO_ENV)
+  t.same(config.methods, defaultOptions.methods)
+  t.same(config.allowedHeaders, defaultOptions.allowedHeaders)
+  t.same(config.exposedHeaders, defaultOptions.exposedHeaders)
+  t.same(
+    [config.credentials, config.maxAge, config.cacheControl, config.privateNetwork, config.refusal, config.decisionCacheSize],
+    [defaultOptions.credentials, defaultOptions.maxAge, defaultOptions.cacheControl, defaultOptions.privateNetwork, defaultOptions.refusal, defaultOptions.decisionCacheSize]
+  )
+})
+
+/** How the docs' tables write a default value. */
+function documented (value: unknown): string {
+  if (value === undefined || (Array.isArray(value) && value.length === 0)) return 'none'
+  if (Array.isArray(value)) return value.join(', ')
+  return typeof value === 'string' ? `'${value}'` : String(value)
+}
+
+t.test('the options tables of docs/options.md and README.md list exactly defaultOptions', async (t) => {
+  const docs = await readFile(new URL('../docs/options.md', import.meta.url), 'utf8')
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8')
+  for (const [name, value] of Object.entries(defaultOptions)) {
+    const docsRow = docs.split('\n').find((line) => line.startsWith(`| \`${name}\` |`))
+    t.equal(docsRow?.split(' | ')[2].replace(/`/g, ''), documented(value), `docs/options.md: ${name}`)
+    const readmeRow = readme.split('\n').find((line) => line.includes(`| \`${name}\` |`))
+    t.equal(readmeRow?.split(' | ')[2].replace(/`/g, ''), documented(value), `README.md: ${name}`)
+  }
+})
+
 t.test('credentials and privateNetwork must be booleans', async (t) => {
   for (const setting of ['credentials', 'privateNetwork']) {
     const error = configError(untyped({ origins: ORIGINS, [setting]: 'yes' }))
@@ -220,6 +264,27 @@ t.test('an unusable cacheControl is refused', async (t) => {
   }
 })
 
+t.test('a cacheControl with a character invalid in a header value is refused, naming it', async (t) => {
+  // Node answers every granted preflight with 500 ERR_INVALID_CHAR on these (RFC 9110 §5.5 field-value).
+  const table: Array<[string, string]> = [
+    ['max-age=60\u0000', 'U+0000'], ['max-age=60\u0001', 'U+0001'], ['max-age=60\u007f', 'U+007F'], ['max-age=\u000b60', 'U+000B'],
+    ['public,\rmax-age=60', 'U+000D'], ['max-age=60, é', 'U+00E9'], ['max-age=60\u2028, public', 'U+2028'], ['max-age=60 \u0100', 'U+0100']
+  ]
+  for (const [cacheControl, code] of table) {
+    const error = configError({ origins: ORIGINS, cacheControl })
+    t.equal(error.setting, 'cacheControl', code)
+    t.match(error.message, `contains ${code}`, code)
+    t.notMatch(error.message.replace('§', ''), /[^\x20-\x7e]/, 'the message shows the value escaped, on one line')
+    t.match(error.message, 'RFC 9110 §5.5')
+    t.match(error.fix, 'public, max-age=600')
+  }
+})
+
+t.test('a cacheControl with spaces and tabs inside is a valid header value', async (t) => {
+  t.equal(resolveCorsConfig({ origins: ORIGINS, cacheControl: 'public,\tmax-age=60, stale-while-revalidate=30' }, NO_ENV).cacheControl,
+    'public,\tmax-age=60, stale-while-revalidate=30')
+})
+
 t.test('maxAge above 600 warns about WebKit', async (t) => {
   const { warnings } = resolveCorsConfig({ origins: ORIGINS, maxAge: 601 }, NO_ENV)
   t.equal(warnings.length, 1)
@@ -258,6 +323,58 @@ t.test('a wildcard with credentials warns', async (t) => {
 
 t.test('http:// origins and wildcards do not warn without credentials', async (t) => {
   t.same(resolveCorsConfig({ origins: ['http://b.example', 'https://*.example.com'] }, NO_ENV).warnings, [])
+})
+
+const ARBITRARY_PATTERNS = [/.*/, /.+/, /https?:\/\/.+/, /https:\/\/.*/, /https?:\/\/[a-z0-9.-]+(:\d+)?/, /https?:\/\/[^/]+/, /https:\/\/[\w-]+(\.[\w-]+)+:\d+/]
+
+t.test('a RegExp that admits arbitrary origins is refused with credentials, naming the entry and the fix', async (t) => {
+  for (const pattern of ARBITRARY_PATTERNS) {
+    const error = configError({ origins: ['https://app.example.com', pattern], credentials: true })
+    t.equal(error.setting, `origins entry ${String(pattern)}`, String(pattern))
+    t.match(error.message, 'admits origins on any domain')
+    t.match(error.message, /\.(invalid|test|example)\b.*\.(invalid|test|example)\b/, 'names two probes it admitted')
+    t.match(error.fix, 'pin the host')
+  }
+})
+
+t.test('a RegExp that admits arbitrary origins warns without credentials', async (t) => {
+  for (const pattern of ARBITRARY_PATTERNS) {
+    const { warnings } = resolveCorsConfig({ origins: [pattern] }, NO_ENV)
+    t.equal(warnings.length, 1, String(pattern))
+    t.match(warnings[0], `RegExp ${String(pattern)} admits origins on any domain`)
+  }
+})
+
+t.test('RegExps that pin a domain are accepted with credentials and do not warn', async (t) => {
+  const pinned = [
+    /https:\/\/pr-\d+\.preview\.example\.com/, /https?:\/\/localhost(:\d+)?/, /https:\/\/[a-z0-9-]+\.corp\.example\.com(:\d+)?/,
+    /https?:\/\/[a-z0-9-]+\.test(:\d+)?/, /http:\/\/192\.168\.\d{1,3}\.\d{1,3}:\d+/
+  ]
+  const config = resolveCorsConfig({ origins: pinned, credentials: true }, NO_ENV)
+  t.equal(config.allowlist.patterns.length, pinned.length)
+  t.same(config.warnings, [])
+})
+
+t.test('a wildcard on a public suffix is refused with credentials, ICANN and private suffixes alike', async (t) => {
+  for (const [entry, suffix] of [['https://*.co.uk', 'co.uk'], ['https://*.github.io', 'github.io'], ['http://*.herokuapp.com:8080', 'herokuapp.com'], ['https://*.s3.amazonaws.com', 's3.amazonaws.com']]) {
+    const error = configError({ origins: [entry], credentials: true })
+    t.match(error.setting, `origins entry "${entry}"`, entry)
+    t.match(error.message, `public suffix ${suffix}`)
+    t.match(error.fix, `*.yourname.${suffix}`)
+  }
+})
+
+t.test('a wildcard on a public suffix warns without credentials', async (t) => {
+  const { warnings } = resolveCorsConfig({ origins: ['https://*.github.io'] }, NO_ENV)
+  t.equal(warnings.length, 1)
+  t.match(warnings[0], 'wildcard https://*.github.io sits on the public suffix github.io')
+})
+
+t.test('a wildcard under a registrable domain is not a public-suffix wildcard', async (t) => {
+  const config = resolveCorsConfig({ origins: ['https://*.example.co.uk', 'https://*.myname.github.io', 'https://*.corp.internal'], credentials: true }, NO_ENV)
+  t.equal(config.allowlist.wildcards.length, 3)
+  t.equal(config.warnings.length, 3)
+  for (const warning of config.warnings) t.match(warning, 'with credentials trusts every subdomain')
 })
 
 t.test('without an env argument, process.env is read', async (t) => {

@@ -1,9 +1,10 @@
+import type { OutgoingHttpHeaders } from 'node:http'
 import t, { type Test } from 'tap'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
+import Fastify, { type FastifyInstance, type LightMyRequestResponse, type onSendHookHandler } from 'fastify'
 import { corsPolicy } from '../plugins/cors.js'
 import type { CorsPolicyOptions } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
-import { OriginPolicy } from '../lib/origin-policy.js'
+import { appendVary, OriginPolicy } from '../lib/origin-policy.js'
 
 const APP = 'https://app.example.com'
 const EVIL = 'https://evil.example'
@@ -94,6 +95,93 @@ t.test('a handler that sets Vary: Accept keeps it, and Origin is added', async (
   t.equal(response.headers.vary, 'Accept, Origin')
 })
 
+/** A route-level onSend hook that sets Vary itself, as route code often does. */
+function setsVary (value: string): onSendHookHandler {
+  return function ownVary (_request, reply, payload, done) {
+    reply.header('vary', value)
+    done(null, payload)
+  }
+}
+
+t.test('a route with its own onSend that sets Vary: Accept still answers Vary: Accept, Origin', async (t) => {
+  const { app } = await build(t, {}, (app) => {
+    app.get('/own-vary', { onSend: setsVary('Accept') }, async () => 'own')
+    app.get('/own-vary-list', { onSend: [setsVary('Accept-Language'), setsVary('Accept')] }, async () => 'own')
+  })
+  for (const url of ['/own-vary', '/own-vary-list']) {
+    for (const [headers, status] of [[{ origin: APP }, 200], [{ origin: EVIL }, 403], [{}, 200]] as const) {
+      const response = await app.inject({ method: 'GET', url, headers })
+      t.equal(response.statusCode, status)
+      t.equal(response.headers.vary, 'Accept, Origin', `${url} ${JSON.stringify(headers)}`)
+    }
+  }
+})
+
+t.test('an onSend hook of a child context registered after the plugin cannot drop Origin either', async (t) => {
+  const { app } = await build(t, {}, (app) => {
+    app.register(async (child) => {
+      child.addHook('onSend', setsVary('Accept-Encoding'))
+      child.get('/child-vary', async () => 'child')
+    })
+  })
+  const response = await app.inject({ method: 'GET', url: '/child-vary', headers: { origin: APP } })
+  t.equal(response.headers.vary, 'Accept-Encoding, Origin')
+})
+
+t.test('one shared onSend array on two routes gets the Vary completer once per route', async (t) => {
+  const shared = [setsVary('Accept')]
+  const { app } = await build(t, {}, (app) => {
+    app.get('/shared-a', { onSend: shared }, async () => 'a')
+    app.get('/shared-b', { onSend: shared }, async () => 'b')
+  })
+  t.equal(shared.length, 1, 'the caller\'s array is not modified')
+  for (const url of ['/shared-a', '/shared-b']) {
+    t.equal((await app.inject({ method: 'GET', url, headers: { origin: APP } })).headers.vary, 'Accept, Origin', url)
+  }
+})
+
+t.test('a hijacked reply still carries Vary: Origin', async (t) => {
+  const { app } = await build(t, {}, (app) => {
+    app.get('/hijacked', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { 'content-type': 'text/plain' })
+      reply.raw.end('raw')
+    })
+  })
+  for (const headers of [{ origin: APP }, {}]) {
+    const response = await app.inject({ method: 'GET', url: '/hijacked', headers })
+    t.equal(response.body, 'raw')
+    t.equal(response.headers.vary, 'Origin', JSON.stringify(headers))
+  }
+})
+
+t.test('boundary: a hijacking handler that writes its own Vary must append to the raw one (appendVary)', async (t) => {
+  const { app } = await build(t, {}, (app) => {
+    app.get('/hijacked-replaces', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { vary: 'Accept' })
+      reply.raw.end('raw')
+    })
+    app.get('/hijacked-appends', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, { vary: appendVary(reply.raw.getHeader('vary'), 'Accept') })
+      reply.raw.end('raw')
+    })
+    app.get('/hijacked-grants', async (_request, reply) => {
+      reply.hijack()
+      reply.raw.writeHead(200, reply.getHeaders() as OutgoingHttpHeaders)
+      reply.raw.end('raw')
+    })
+  })
+  const replaced = await app.inject({ method: 'GET', url: '/hijacked-replaces', headers: { origin: APP } })
+  t.equal(replaced.headers.vary, 'Accept', 'a raw Vary written by the handler replaces Origin: the documented boundary')
+  const appended = await app.inject({ method: 'GET', url: '/hijacked-appends', headers: { origin: APP } })
+  t.equal(appended.headers.vary, 'Origin, Accept')
+  const granted = await app.inject({ method: 'GET', url: '/hijacked-grants', headers: { origin: APP } })
+  t.equal(granted.headers['access-control-allow-origin'], APP, 'grant headers reach a hijacked reply when the handler copies them')
+  t.equal(granted.headers.vary, 'Origin')
+})
+
 t.test('a 404 to an allowed origin carries ACAO once', async (t) => {
   const { app } = await build(t, { credentials: true })
   const response = await app.inject({ method: 'GET', url: '/missing', headers: { origin: APP } })
@@ -121,7 +209,7 @@ t.test('a thrown 500 to an allowed origin carries ACAO once', async (t) => {
   t.equal(response.headers.vary, 'Origin')
 })
 
-t.test('disallowed origin: 403 with a JSON body naming the refusal', async (t) => {
+t.test('disallowed origin: 403 with a JSON body that says only that it was refused', async (t) => {
   const { app } = await build(t)
   const response = await app.inject({ method: 'GET', url: '/data', headers: { origin: EVIL } })
   t.equal(response.statusCode, 403)
@@ -130,8 +218,7 @@ t.test('disallowed origin: 403 with a JSON body naming the refusal', async (t) =
     statusCode: 403,
     code: 'ORIGIN_REFUSED',
     error: 'Forbidden',
-    reason: 'not-listed',
-    message: `Origin "${EVIL}" is refused: it is not in the allowlist`
+    message: 'Origin not allowed'
   })
 })
 
@@ -282,7 +369,7 @@ t.test('preflight: a refused origin gets 403, no grant headers, and Vary', async
   t.equal(response.statusCode, 403)
   t.same(grantHeaders(response), [])
   t.equal(response.headers.vary, PREFLIGHT_VARY)
-  t.equal(response.json().reason, 'not-listed')
+  t.same(response.json(), { statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' })
 })
 
 t.test('preflight: Cache-Control only when configured', async (t) => {
@@ -339,10 +426,12 @@ t.test('the instance is decorated with the compiled policy', async (t) => {
   t.match(app.originPolicy.decide(APP), { allowed: true, reason: 'exact', entry: APP })
 })
 
-t.test('a refusal is logged at warn with origin, method, URL and reason', async (t) => {
+t.test('a refusal is logged at warn with origin, method, URL, reason, entry and fix; the caller reads none of them', async (t) => {
   const { app, logs } = await build(t)
-  await app.inject({ method: 'POST', url: '/data?x=1', headers: { origin: 'http://app.example.com' } })
+  const response = await app.inject({ method: 'POST', url: '/data?x=1', headers: { origin: 'http://app.example.com' } })
+  t.notMatch(response.body, /app\.example\.com|scheme|listed/, 'the 403 body names neither the entry nor the reason')
   t.match(warnings(logs), [{
+    fix: /add it to origins/,
     origin: 'http://app.example.com',
     method: 'POST',
     url: '/data?x=1',

@@ -43,7 +43,7 @@ t.test('exposed headers are sent on allowed simple requests', async (t) => {
   t.equal(verdict.headers?.['access-control-expose-headers'], 'X-Id, X-Total')
 })
 
-t.test('a refused simple request gets a 403 with the reason and no grant headers', async (t) => {
+t.test('a refused simple request gets a 403 that says only that it was refused, and no grant headers', async (t) => {
   const verdict = policyOf({ credentials: true, exposedHeaders: ['X-Id'] }).verdict('POST', { origin: EVIL })
   t.equal(verdict.headers, undefined)
   t.equal(verdict.answer, undefined)
@@ -55,8 +55,7 @@ t.test('a refused simple request gets a 403 with the reason and no grant headers
     statusCode: 403,
     code: 'ORIGIN_REFUSED',
     error: 'Forbidden',
-    reason: 'not-listed',
-    message: `Origin "${EVIL}" is refused: it is not in the allowlist`
+    message: 'Origin not allowed'
   })
 })
 
@@ -183,7 +182,7 @@ t.test('a preflight from a refused origin is a 403 without grant headers', async
   t.equal(answer?.statusCode, 403)
   t.same(grantHeaders(answer?.headers ?? {}), [])
   t.equal(answer?.headers.vary, PREFLIGHT_VARY)
-  t.match(JSON.parse(answer?.body ?? '{}'), { reason: 'not-listed' })
+  t.same(JSON.parse(answer?.body ?? '{}'), { statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' })
 })
 
 t.test('private network: granted only when opted in and requested', async (t) => {
@@ -236,10 +235,28 @@ t.test('decide and the cache getters expose the matcher', async (t) => {
   t.equal(policy.cacheLimit, 5)
 })
 
-t.test('refuse() explains a missing Origin where one is required', async (t) => {
+t.test('refuse() says a missing Origin is required, where one is', async (t) => {
   const answer = policyOf().refuse(undefined, { allowed: false, reason: 'absent' }, false)
   t.equal(answer.statusCode, 403)
-  t.match(JSON.parse(answer.body), { reason: 'absent', message: 'A request without Origin is refused: an Origin header is required here' })
+  t.same(JSON.parse(answer.body), { statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin header required' })
+})
+
+t.test('the 403 body never names an entry nor the reason, whatever the refusal', async (t) => {
+  const policy = policyOf({ origins: [APP, 'https://*.preview.example.com', /https:\/\/pr-\d+\.corp\.example/] })
+  const probes = ['http://app.example.com', 'https://app.example.com:8443', 'https://App.example.com', 'http://x.preview.example.com',
+    'http://pr-1.corp.example', 'null', EVIL]
+  const bodies = new Set<string>()
+  for (const origin of probes) {
+    const verdict = policy.verdict('GET', { origin })
+    const preflight = policy.verdict('OPTIONS', { origin, 'access-control-request-method': 'PUT' })
+    for (const answer of [verdict.refusal, preflight.answer]) {
+      if (answer === undefined) throw new Error(`expected a refusal of ${origin}`)
+      bodies.add(answer.body)
+      t.notMatch(answer.body, /app\.example|preview|corp|scheme|port|listed|reason/, origin)
+    }
+  }
+  t.same([...bodies], [JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' })],
+    'one constant body for every refused origin')
 })
 
 t.test('logRefusal logs origin, reason, entry, method and URL at warn', async (t) => {
@@ -249,9 +266,46 @@ t.test('logRefusal logs origin, reason, entry, method and URL at warn', async (t
   policy.logRefusal({ warn: (details, message) => { lines.push([details, message]) } }, origin, { allowed: false, reason: 'scheme-differs', entry: APP },
     { method: 'POST', url: '/api' })
   t.same(lines, [[
-    { origin, reason: 'scheme-differs', entry: APP, method: 'POST', url: '/api', suppressed: 0 },
+    {
+      origin,
+      reason: 'scheme-differs',
+      entry: APP,
+      fix: 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another scheme',
+      method: 'POST',
+      url: '/api',
+      suppressed: 0
+    },
     `Origin "${origin}" is refused: its host is listed with another scheme (${APP})`
   ]])
+})
+
+t.test('logRefusal carries at most 300 characters of an Origin, and its original length', async (t) => {
+  const lines: Array<[Record<string, unknown>, string]> = []
+  const log = { warn: (details: object, message: string) => { lines.push([details as Record<string, unknown>, message]) } }
+  const policy = policyOf()
+  const long = `https://${'a'.repeat(60_000)}.example`
+  policy.logRefusal(log, long, { allowed: false, reason: 'not-listed' }, {})
+  policy.logRefusal(log, `${long}x`, { allowed: false, reason: 'not-listed' }, {})
+  t.equal(lines.length, 1, 'Origins that differ only beyond the cut share one rate-limit key')
+  const [details, message] = lines[0]
+  t.equal(details.origin, `${long.slice(0, 300)}…`)
+  t.equal(details.originLength, long.length)
+  t.ok(message.length < 400, 'the message is bounded too')
+  t.equal(JSON.stringify(lines).length < 2000, true, 'the whole line stays small')
+  policy.logRefusal(log, EVIL, { allowed: false, reason: 'not-listed' }, {})
+  t.notOk('originLength' in lines[1][0], 'a short Origin is logged whole, without originLength')
+  t.equal(lines[1][0].origin, EVIL)
+})
+
+t.test('logRefusal names a fix for every reason', async (t) => {
+  const fixes: unknown[] = []
+  const policy = policyOf()
+  const reasons = ['absent', 'malformed', 'non-canonical', 'scheme-differs', 'port-differs', 'not-listed'] as const
+  reasons.forEach((reason, i) => {
+    policy.logRefusal({ warn: (details) => { fixes.push((details as { fix?: unknown }).fix) } }, `https://r${i}.example`, { allowed: false, reason }, {})
+  })
+  t.equal(fixes.length, reasons.length)
+  for (const fix of fixes) t.match(fix, /\w{4,}/)
 })
 
 t.test('logRefusal logs an origin once per minute', async (t) => {

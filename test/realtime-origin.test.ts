@@ -14,7 +14,7 @@ t.test('polling handshake from a refused origin: 403, no session, no engine.io c
   t.equal(response.headers['access-control-allow-origin'], undefined)
   t.equal(response.headers['access-control-allow-credentials'], undefined)
   t.equal(response.headers.vary, 'Origin')
-  t.match(JSON.parse(response.body), { statusCode: 403, code: 'ORIGIN_REFUSED', reason: 'not-listed' })
+  t.same(JSON.parse(response.body), { statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' })
   t.equal(counters.engine, 0, 'no engine.io connection')
 })
 
@@ -69,7 +69,7 @@ t.test('requireOrigin refuses polling and upgrades without Origin, and still ser
   const { url, port, counters, logs } = await startApp(t, { realtime: { requireOrigin: true } })
   const polling = await raw(`${url()}?EIO=4&transport=polling`)
   t.equal(polling.status, 403)
-  t.match(JSON.parse(polling.body), { reason: 'absent' })
+  t.match(JSON.parse(polling.body), { code: 'ORIGIN_REFUSED', message: 'Origin header required' })
   const upgrade = await rawUpgrade(port, '/socket.io/?EIO=4&transport=websocket')
   t.equal(upgrade.statusLine, 'HTTP/1.1 403 Forbidden')
   t.ok(upgrade.closed)
