@@ -46,7 +46,7 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
 
   async function freshContext (t: TestLike, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
     const context = await browser.newContext(options)
-    // Playwright's waits default to 30 s; fail sooner.
+    // Playwright's other waits (goto, click, fill) default to 30 s; fail sooner.
     context.setDefaultTimeout(10_000)
     t.teardown(() => context.close())
     return context
@@ -63,6 +63,11 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
   async function serverMetrics (appOrigin: string, cookie: string) {
     const response = await fetch(`${appOrigin}/api/metrics`, { headers: { cookie } })
     return await response.json() as { sessions: number, refusedOrigins: number, sockets: { connected: number } }
+  }
+
+  /** Waits, bounded by `within` so a timeout names what the page did not show, until `predicate` holds in the page. */
+  async function shows (page: Page, what: string, predicate: () => boolean): Promise<void> {
+    await within(page.waitForFunction(predicate, undefined, { timeout: 0 }), `the page to show ${what}`, 10_000)
   }
 
   async function openPage (context: BrowserContext, url: string): Promise<Page> {
@@ -188,7 +193,7 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     const context = await freshContext(t, { viewport: { width: 1280, height: 440 } })
     const page = await openPage(context, `${appOrigin}/admin`)
     const badge = page.locator('#status')
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'unauthorized')
+    await shows(page, 'the unauthorized state', () => document.getElementById('status')?.dataset.state === 'unauthorized')
     t.equal(await badge.textContent(), 'unauthorized')
     t.match(await page.locator('#notice').textContent(), /You are not logged in/)
     t.ok(await page.locator('#retry').isVisible(), 'Retry is offered')
@@ -197,17 +202,17 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     await page.fill('input[name=username]', 'admin')
     await page.fill('input[name=password]', 'admin')
     await Promise.all([page.waitForURL(`${appOrigin}/admin`), page.click('button[type=submit]')])
-    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'connected (websocket)')
-    await page.waitForFunction(() => document.getElementById('metric-sockets')?.textContent !== '–')
+    await shows(page, 'a WebSocket connection', () => document.getElementById('status')?.textContent === 'connected (websocket)')
+    await shows(page, 'a metrics broadcast', () => document.getElementById('metric-sockets')?.textContent !== '–')
     t.equal(await page.locator('#metric-dashboards').textContent(), '1')
     t.match(await page.locator('#admins').textContent(), /admin · 1 tab/)
     // Filled by the page's own /api/me fetch, independently of the socket.
-    await page.waitForFunction(() => document.getElementById('who')?.textContent?.startsWith('Logged in') === true, undefined, { timeout: 10_000 })
+    await shows(page, 'who is logged in', () => document.getElementById('who')?.textContent?.startsWith('Logged in') === true)
     t.match(await page.locator('#who').textContent(), 'Logged in as admin (admin)')
     t.notOk(await page.locator('#retry').isVisible())
 
     await page.click('#start-job')
-    await page.waitForFunction(() => {
+    await shows(page, 'the job at step 8', () => {
       const bar = document.querySelector<HTMLProgressElement>('#jobs progress')
       return bar !== null && bar.value >= 8
     })
@@ -219,12 +224,12 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     t.comment(`dashboard screenshot: ${screenshotPath}`)
 
     // The newest job is listed first.
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#jobs li')?.dataset.state === 'done')
+    await shows(page, 'the job done', () => document.querySelector<HTMLElement>('#jobs li')?.dataset.state === 'done')
     t.equal(await page.locator('#jobs li').first().textContent(), 'Job by admin: done')
 
     // A logout of this session elsewhere (another tab, here a fetch) ends the live dashboard too.
     t.equal(await page.evaluate(async () => (await fetch('/api/logout', { method: 'POST' })).status), 204)
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'session-ended')
+    await shows(page, 'the session ended', () => document.getElementById('status')?.dataset.state === 'session-ended')
     t.equal(await badge.textContent(), 'logged out')
     t.match(await page.locator('#notice').textContent(), /This session was logged out, so the server disconnected the dashboard/)
   })
@@ -234,7 +239,7 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     const context = await freshContext(t)
     // The app's own address under another name: 127.0.0.1 is not in this run's allowlist.
     const page = await openPage(context, `http://127.0.0.1:${appPort}/admin`)
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'refused')
+    await shows(page, 'the refused state', () => document.getElementById('status')?.dataset.state === 'refused')
     t.equal(await page.locator('#status').textContent(), 'refused by the origin policy')
     t.match(await page.locator('#notice').textContent(), `The server does not allow this page's origin, http://127.0.0.1:${appPort}.`)
   })
@@ -247,10 +252,10 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     await page.fill('input[name=password]', 'user')
     await page.click('button[type=submit]')
     // The page writes the message when its fetch answers; wait for it rather than race it.
-    await page.waitForFunction(() => document.getElementById('login-message')?.textContent !== '', undefined, { timeout: 10_000 })
+    await shows(page, 'the login message', () => document.getElementById('login-message')?.textContent !== '')
     t.match(await page.locator('#login-message').textContent(), 'a plain user')
     await page.goto(`${appOrigin}/admin`)
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'forbidden')
+    await shows(page, 'the forbidden state', () => document.getElementById('status')?.dataset.state === 'forbidden')
     t.match(await page.locator('#notice').textContent(), 'not an admin')
   })
 })

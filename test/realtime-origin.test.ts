@@ -1,7 +1,7 @@
 import t from 'tap'
 import WebSocket from 'ws'
 import {
-  ALLOWED, EVIL, client, connectError, connected, headerCount, pollingHandshake, raw, rawUpgrade, startApp, until
+  ALLOWED, EVIL, client, connectError, connected, headerCount, pollingHandshake, raw, rawUpgrade, startApp, until, waitFor, within
 } from './helpers/realtime.js'
 
 // Every engine.io request whose Origin the policy refuses is answered 403 before engine.io sees it
@@ -169,21 +169,19 @@ t.test('upgrade of an allowed polling session from a refused origin: raw 403, se
 t.test('ws with a spoofed Origin gets unexpected-response 403; with the allowed one it opens', async (t) => {
   const { port, counters } = await startApp(t)
   const address = `ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`
-  const status = await new Promise<number>((resolve, reject) => {
-    const ws = new WebSocket(address, { origin: EVIL })
-    ws.on('unexpected-response', (_request, response) => { resolve(response.statusCode ?? 0); ws.terminate() })
-    ws.on('open', () => { reject(new Error('opened')) })
-    ws.on('error', () => {})
-  })
+  const refused = new WebSocket(address, { origin: EVIL })
+  t.teardown(() => { refused.terminate() })
+  refused.on('error', () => {})
+  const status = await within(new Promise<number | undefined>((resolve, reject) => {
+    refused.once('unexpected-response', (_request, response) => { resolve(response.statusCode) })
+    refused.once('open', () => { reject(new Error('the upgrade from a spoofed Origin opened')) })
+  }), 'the refused upgrade\'s response')
   t.equal(status, 403)
   t.equal(counters.engine, 0)
-  const opened = await new Promise<string>((resolve, reject) => {
-    const ws = new WebSocket(address, { headers: { origin: ALLOWED } })
-    t.teardown(() => { ws.terminate() })
-    ws.once('message', (data: Buffer) => { resolve(data.toString()) })
-    ws.on('unexpected-response', () => { reject(new Error('refused')) })
-  })
-  t.match(opened, /^0\{"sid":/)
+  const allowed = new WebSocket(address, { headers: { origin: ALLOWED } })
+  t.teardown(() => { allowed.terminate() })
+  const opened = await waitFor<Buffer>(allowed, 'message', { what: 'engine.io\'s open packet', failOn: 'unexpected-response' })
+  t.match(opened.toString(), /^0\{"sid":/)
 })
 
 for (const transports of [['polling'], ['websocket'], ['polling', 'websocket']] as const) {
