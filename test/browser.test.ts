@@ -28,8 +28,9 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
   t.teardown(allowedPages.close)
   t.teardown(refusedPages.close)
 
-  // Page origins are on the app's site (localhost) where cookies flow, except
-  // 127.0.0.1, which is another site; see /work/shared/browser-notes.md.
+  // Page origins are on the app's site (localhost), where its SameSite=Lax cookies flow, except
+  // 127.0.0.1, which is another site: from there Chromium sends none of the app's cookies, whatever
+  // their SameSite (third-party cookies are blocked), so credentialed checks need a same-site page.
   const allowedOrigin = `http://localhost:${allowedPages.port}`
   const refusedSameSite = `http://localhost:${refusedPages.port}`
   const refusedCrossSite = `http://127.0.0.1:${refusedPages.port}`
