@@ -12,6 +12,7 @@ import { MetricsSampler } from './metrics.js'
 import { AdminPresence } from './presence.js'
 import { apiRoutes } from './routes/api.js'
 import { authRoutes } from './routes/auth.js'
+import { bindSessionSockets } from './session-sockets.js'
 import { SESSION_COOKIE, SessionStore } from './sessions.js'
 import './dashboard-events.js'
 
@@ -30,15 +31,21 @@ const METRICS_INTERVAL_MS = 1000
  */
 async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOptions) {
   const config = readExampleConfig(process.env)
-  const sessions = new SessionStore()
+  // Ending a session (logout, expiry) disconnects its live sockets; they exist once realtime is registered.
+  const sessions = new SessionStore({ ttlSeconds: config.sessionTtlSeconds, onEnd: (id, reason) => { endSessionSockets(id, reason) } })
   const presence = new AdminPresence()
 
   await fastify.register(fastifyCookie, { secret: config.cookieSecret })
   await fastify.register(corsPolicy, { origins: config.origins, credentials: true })
   await fastify.register(realtime, {
-    authenticate: async (handshake) => sessions.find(handshake.signedCookies[SESSION_COOKIE]),
+    authenticate: async (handshake) => {
+      const sessionId = handshake.signedCookies[SESSION_COOKIE]
+      const user = sessions.find(sessionId)
+      return user === undefined ? undefined : { ...user, sessionId }
+    },
     isAdmin: (user) => user.role === 'admin'
   })
+  const endSessionSockets = bindSessionSockets([fastify.io.of('/'), fastify.dashboard.namespace])
 
   fastify.log.info({ origins: config.origins ?? process.env.CORS_ORIGINS }, 'origin allowlist')
 
@@ -69,6 +76,7 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
     clearInterval(metricsTimer)
     jobs.stopAll()
     metrics.stop()
+    sessions.close()
   })
 
   await fastify.register(fastifyStatic, { root: publicDir, prefix: '/static/' })

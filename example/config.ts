@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { SESSION_MAX_AGE_SECONDS, SESSION_TTL_LIMIT_SECONDS } from './sessions.js'
 
 /** fastify-cli listens on this port when neither `PORT` nor `-p` is given. */
 export const DEFAULT_PORT = 3000
@@ -11,6 +12,17 @@ export interface ExampleConfig {
    */
   origins: string[] | undefined
   cookieSecret: string
+  /** How long a login lasts; when it ends, the session's live sockets are disconnected. */
+  sessionTtlSeconds: number
+}
+
+function integerSetting (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name]
+  const value = raw === undefined || raw === '' ? fallback : Number(raw)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`)
+  }
+  return value
 }
 
 /**
@@ -19,15 +31,13 @@ export interface ExampleConfig {
  * browser sends `Origin` on their POSTs and WebSocket upgrades.
  */
 export function readExampleConfig (env: NodeJS.ProcessEnv): ExampleConfig {
-  const port = env.PORT === undefined || env.PORT === '' ? DEFAULT_PORT : Number(env.PORT)
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new Error(`PORT must be an integer from 1 to 65535, got ${JSON.stringify(env.PORT)}`)
-  }
+  const port = integerSetting(env, 'PORT', DEFAULT_PORT, 1, 65535)
   const configuredOrigins = env.CORS_ORIGINS !== undefined && env.CORS_ORIGINS.trim() !== ''
   return {
     port,
     origins: configuredOrigins ? undefined : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
     // Sessions live in memory, so a secret that changes on restart only logs everybody out.
-    cookieSecret: env.COOKIE_SECRET ?? randomBytes(32).toString('base64url')
+    cookieSecret: env.COOKIE_SECRET ?? randomBytes(32).toString('base64url'),
+    sessionTtlSeconds: integerSetting(env, 'SESSION_TTL_SECONDS', SESSION_MAX_AGE_SECONDS, 1, SESSION_TTL_LIMIT_SECONDS)
   }
 }

@@ -1,3 +1,4 @@
+import type { SessionEndReason } from './sessions.js'
 import type { Role } from './users.js'
 
 /** Payloads the example pushes to every open dashboard, one type per event name. */
@@ -30,14 +31,22 @@ export interface AdminList {
   admins: ConnectedAdmin[]
 }
 
+/** Sent to a session's sockets just before the server disconnects them. */
+export interface SessionEnded {
+  reason: SessionEndReason
+}
+
 declare module '../index.js' {
   interface DashboardEvents {
     metrics: Metrics
     'job:progress': JobProgress
     admins: AdminList
+    'session:ended': SessionEnded
   }
   interface SocketUser {
     name: string
     role: Role
+    /** The login session the socket authenticated with; the app's own sockets always have one. */
+    sessionId?: string
   }
 }

@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path'
 import t from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { CHROMIUM_PATH, chromiumSkipReason, launchChromium } from './browser/chromium.js'
-import { freePort, startExample } from './browser/example-process.js'
+import { startExample, type ExampleProcess } from './browser/example-process.js'
 import { startPageServer } from './browser/page-server.js'
+import { within, type TestLike } from './helpers/realtime.js'
 
 // `DASHBOARD_SCREENSHOT=docs/dashboard.png` refreshes the README's picture;
 // otherwise the screenshot goes to this test's scratch folder.
@@ -20,40 +21,54 @@ const skipReason = chromiumSkipReason(CHROMIUM_PATH, process.env)
 if (skipReason !== undefined) console.error(skipReason)
 
 t.test('in a real browser, across origins', { skip: skipReason ?? false }, async (t) => {
-  const appPort = await freePort()
+  // The page servers only serve a static page and the browser holds nothing between contexts:
+  // shared. Each test gets its own app and browser context, so it sets up every count and cookie it asserts.
   const allowedPages = await startPageServer()
   const refusedPages = await startPageServer()
   t.teardown(allowedPages.close)
   t.teardown(refusedPages.close)
 
-  // Page origins are on the app's site (localhost) where cookies flow, except
-  // 127.0.0.1, which is another site; see /work/shared/browser-notes.md.
+  // Page origins are on the app's site (localhost), where its SameSite=Lax cookies flow, except
+  // 127.0.0.1, which is another site: from there Chromium sends none of the app's cookies, whatever
+  // their SameSite (third-party cookies are blocked), so credentialed checks need a same-site page.
   const allowedOrigin = `http://localhost:${allowedPages.port}`
   const refusedSameSite = `http://localhost:${refusedPages.port}`
   const refusedCrossSite = `http://127.0.0.1:${refusedPages.port}`
 
-  const app = await startExample({
-    PORT: String(appPort),
-    CORS_ORIGINS: `http://localhost:${appPort},${allowedOrigin}`
-  })
-  t.teardown(app.stop)
-  const appOrigin = app.origin
-
   const browser: Browser = await launchChromium()
   t.teardown(() => browser.close())
 
-  async function adminCookie (): Promise<string> {
+  /** A fresh example app that allows its own origin and the allowed page's. */
+  async function freshApp (t: TestLike): Promise<ExampleProcess> {
+    const app = await startExample((port) => ({ CORS_ORIGINS: `http://localhost:${port},${allowedOrigin}` }))
+    t.teardown(app.stop)
+    return app
+  }
+
+  async function freshContext (t: TestLike, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+    const context = await browser.newContext(options)
+    // Playwright's other waits (goto, click, fill) default to 30 s; fail sooner.
+    context.setDefaultTimeout(10_000)
+    t.teardown(() => context.close())
+    return context
+  }
+
+  async function adminCookie (appOrigin: string): Promise<string> {
     const response = await fetch(`${appOrigin}/api/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username: 'admin', password: 'admin' })
     })
-    return response.headers.getSetCookie()[0].split(';')[0]
+    return response.headers.getSetCookie()[0]!.split(';')[0]!
   }
-  const nodeAdmin = await adminCookie()
-  async function serverMetrics () {
-    const response = await fetch(`${appOrigin}/api/metrics`, { headers: { cookie: nodeAdmin } })
+  async function serverMetrics (appOrigin: string, cookie: string) {
+    const response = await fetch(`${appOrigin}/api/metrics`, { headers: { cookie } })
     return await response.json() as { sessions: number, refusedOrigins: number, sockets: { connected: number } }
+  }
+
+  /** Waits, bounded by `within` so a timeout names what the page did not show, until `predicate` holds in the page. */
+  async function shows (page: Page, what: string, predicate: () => boolean): Promise<void> {
+    await within(page.waitForFunction(predicate, undefined, { timeout: 0 }), `the page to show ${what}`, 10_000)
   }
 
   async function openPage (context: BrowserContext, url: string): Promise<Page> {
@@ -62,14 +77,11 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     return page
   }
 
-  // Shared by the allowed and the same-site refused page: the admin's cookie is
-  // in this browser, so only the origin check can stop the refused page.
-  const loggedIn = await browser.newContext()
-  t.teardown(() => loggedIn.close())
-
   t.test('an allowed page logs in, reads the API and gets dashboard broadcasts over WebSocket', async (t) => {
-    const page = await openPage(loggedIn, `${allowedOrigin}/`)
-    const result = await page.evaluate(async (appOrigin) => {
+    const { origin: appOrigin } = await freshApp(t)
+    const context = await freshContext(t)
+    const page = await openPage(context, `${allowedOrigin}/`)
+    const result = await within(page.evaluate(async (appOrigin) => {
       const login = await fetch(`${appOrigin}/api/login`, {
         method: 'POST',
         credentials: 'include',
@@ -99,7 +111,7 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
       }
       socket.close()
       return result
-    }, appOrigin)
+    }, appOrigin), 'the allowed page to log in, connect, upgrade and get a metrics and a job:progress broadcast', 15_000)
 
     t.equal(result.login.status, 200)
     t.equal(result.login.body.user.role, 'admin')
@@ -109,20 +121,25 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     t.match(result.metrics, { sockets: { connected: Number }, memory: { rssBytes: Number } }, 'a metrics broadcast arrived')
     t.equal(result.jobStatus, 202)
     t.match(result.jobProgress, { startedBy: 'admin', steps: 20, state: 'running' }, 'a job:progress broadcast arrived')
-    t.ok((await loggedIn.cookies(appOrigin)).some((cookie) => cookie.name === 'session'), 'the browser holds the session cookie')
-    await page.close()
+    t.ok((await context.cookies(appOrigin)).some((cookie) => cookie.name === 'session'), 'the browser holds the session cookie')
   })
 
-  for (const [label, refusedOrigin, context] of [
-    ['a same-site page (the admin\'s cookies are sent)', refusedSameSite, () => loggedIn],
-    ['a cross-site page', refusedCrossSite, () => browser.newContext()]
+  for (const [label, refusedOrigin, withAdminCookie] of [
+    ['a same-site page (the admin\'s cookies are sent)', refusedSameSite, true],
+    ['a cross-site page', refusedCrossSite, false]
   ] as const) {
     t.test(`${label} from a refused origin can neither read the API nor connect`, async (t) => {
-      const browserContext = await context()
-      const before = await serverMetrics()
-      const cookiesBefore = await browserContext.cookies()
-      const page = await openPage(browserContext, `${refusedOrigin}/`)
-      const result = await page.evaluate(async (appOrigin) => {
+      const { origin: appOrigin } = await freshApp(t)
+      const context = await freshContext(t)
+      if (withAdminCookie) {
+        // The admin is logged in in this browser, so only the origin check can stop the refused page.
+        t.equal((await context.request.post(`${appOrigin}/api/login`, { data: { username: 'admin', password: 'admin' } })).status(), 200)
+        t.ok((await context.cookies(appOrigin)).some((cookie) => cookie.name === 'session'), 'the browser holds the admin\'s session cookie')
+      }
+      const nodeAdmin = await adminCookie(appOrigin)
+      const cookiesBefore = await context.cookies()
+      const page = await openPage(context, `${refusedOrigin}/`)
+      const result = await within(page.evaluate(async (appOrigin) => {
         async function fetchFails (path: string, init: RequestInit): Promise<string> {
           try {
             const response = await fetch(`${appOrigin}${path}`, { credentials: 'include', ...init })
@@ -154,7 +171,7 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
           polling: await connectError(['polling']),
           websocket: await connectError(['websocket'])
         }
-      }, appOrigin)
+      }, appOrigin), 'the refused page\'s three requests and two connection attempts to fail', 15_000)
 
       t.same(result, {
         me: 'TypeError',
@@ -163,22 +180,21 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
         polling: 'xhr poll error',
         websocket: 'websocket error'
       })
-      const after = await serverMetrics()
-      t.equal(after.sessions, before.sessions, 'the server created no login session')
-      t.equal(after.sockets.connected, 0, 'the server holds no Socket.IO connection')
-      t.equal(after.refusedOrigins - before.refusedOrigins, 5, 'the server counted the three API requests, the polling handshake and the upgrade')
-      t.same(await browserContext.cookies(), cookiesBefore, 'the browser got no new cookie')
-      await page.close()
-      if (browserContext !== loggedIn) await browserContext.close()
+      // This app is this test's alone: absolute counts.
+      const metrics = await serverMetrics(appOrigin, nodeAdmin)
+      t.equal(metrics.sessions, withAdminCookie ? 2 : 1, 'no session but the admin logins of this test')
+      t.equal(metrics.sockets.connected, 0, 'the server holds no Socket.IO connection')
+      t.equal(metrics.refusedOrigins, 5, 'the server counted the three API requests, the polling handshake and the upgrade')
+      t.same(await context.cookies(), cookiesBefore, 'the browser got no new cookie')
     })
   }
 
   t.test('/admin explains a missing login, then shows live data once an admin logs in', async (t) => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 440 } })
-    t.teardown(() => context.close())
+    const { origin: appOrigin } = await freshApp(t)
+    const context = await freshContext(t, { viewport: { width: 1280, height: 440 } })
     const page = await openPage(context, `${appOrigin}/admin`)
     const badge = page.locator('#status')
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'unauthorized')
+    await shows(page, 'the unauthorized state', () => document.getElementById('status')?.dataset.state === 'unauthorized')
     t.equal(await badge.textContent(), 'unauthorized')
     t.match(await page.locator('#notice').textContent(), /You are not logged in/)
     t.ok(await page.locator('#retry').isVisible(), 'Retry is offered')
@@ -187,17 +203,17 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     await page.fill('input[name=username]', 'admin')
     await page.fill('input[name=password]', 'admin')
     await Promise.all([page.waitForURL(`${appOrigin}/admin`), page.click('button[type=submit]')])
-    await page.waitForFunction(() => document.getElementById('status')?.textContent === 'connected (websocket)')
-    await page.waitForFunction(() => document.getElementById('metric-sockets')?.textContent !== '–')
+    await shows(page, 'a WebSocket connection', () => document.getElementById('status')?.textContent === 'connected (websocket)')
+    await shows(page, 'a metrics broadcast', () => document.getElementById('metric-sockets')?.textContent !== '–')
     t.equal(await page.locator('#metric-dashboards').textContent(), '1')
     t.match(await page.locator('#admins').textContent(), /admin · 1 tab/)
     // Filled by the page's own /api/me fetch, independently of the socket.
-    await page.waitForFunction(() => document.getElementById('who')?.textContent?.startsWith('Logged in') === true, undefined, { timeout: 10_000 })
+    await shows(page, 'who is logged in', () => document.getElementById('who')?.textContent?.startsWith('Logged in') === true)
     t.match(await page.locator('#who').textContent(), 'Logged in as admin (admin)')
     t.notOk(await page.locator('#retry').isVisible())
 
     await page.click('#start-job')
-    await page.waitForFunction(() => {
+    await shows(page, 'the job at step 8', () => {
       const bar = document.querySelector<HTMLProgressElement>('#jobs progress')
       return bar !== null && bar.value >= 8
     })
@@ -208,33 +224,39 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     t.equal(png.subarray(1, 4).toString(), 'PNG')
     t.comment(`dashboard screenshot: ${screenshotPath}`)
 
-    // The newest job is listed first; an older job of another test may still be listed below it.
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#jobs li')?.dataset.state === 'done')
+    // The newest job is listed first.
+    await shows(page, 'the job done', () => document.querySelector<HTMLElement>('#jobs li')?.dataset.state === 'done')
     t.equal(await page.locator('#jobs li').first().textContent(), 'Job by admin: done')
+
+    // A logout of this session elsewhere (another tab, here a fetch) ends the live dashboard too.
+    t.equal(await page.evaluate(async () => (await fetch('/api/logout', { method: 'POST' })).status), 204)
+    await shows(page, 'the session ended', () => document.getElementById('status')?.dataset.state === 'session-ended')
+    t.equal(await badge.textContent(), 'logged out')
+    t.match(await page.locator('#notice').textContent(), /This session was logged out, so the server disconnected the dashboard/)
   })
 
   t.test('/admin opened from a refused origin says so instead of retrying forever', async (t) => {
-    const context = await browser.newContext()
-    t.teardown(() => context.close())
+    const { port: appPort } = await freshApp(t)
+    const context = await freshContext(t)
     // The app's own address under another name: 127.0.0.1 is not in this run's allowlist.
     const page = await openPage(context, `http://127.0.0.1:${appPort}/admin`)
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'refused')
+    await shows(page, 'the refused state', () => document.getElementById('status')?.dataset.state === 'refused')
     t.equal(await page.locator('#status').textContent(), 'refused by the origin policy')
     t.match(await page.locator('#notice').textContent(), `The server does not allow this page's origin, http://127.0.0.1:${appPort}.`)
   })
 
   t.test('/admin tells a plain user that the dashboard is for admins', async (t) => {
-    const context = await browser.newContext()
-    t.teardown(() => context.close())
+    const { origin: appOrigin } = await freshApp(t)
+    const context = await freshContext(t)
     const page = await openPage(context, `${appOrigin}/login`)
     await page.fill('input[name=username]', 'user')
     await page.fill('input[name=password]', 'user')
     await page.click('button[type=submit]')
     // The page writes the message when its fetch answers; wait for it rather than race it.
-    await page.waitForFunction(() => document.getElementById('login-message')?.textContent !== '', undefined, { timeout: 10_000 })
+    await shows(page, 'the login message', () => document.getElementById('login-message')?.textContent !== '')
     t.match(await page.locator('#login-message').textContent(), 'a plain user')
     await page.goto(`${appOrigin}/admin`)
-    await page.waitForFunction(() => document.getElementById('status')?.dataset.state === 'forbidden')
+    await shows(page, 'the forbidden state', () => document.getElementById('status')?.dataset.state === 'forbidden')
     t.match(await page.locator('#notice').textContent(), 'not an admin')
   })
 })

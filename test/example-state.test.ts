@@ -2,9 +2,11 @@ import t from 'tap'
 import { AdminPresence } from '../example/presence.js'
 import { SESSION_MAX_AGE_SECONDS, SessionStore } from '../example/sessions.js'
 
-t.test('sessions expire after their max age', async (t) => {
+t.test('sessions expire after their max age, by the clock even before their timer fires', async (t) => {
   let now = 1_000_000
-  const sessions = new SessionStore(() => now)
+  const ended: string[] = []
+  const sessions = new SessionStore({ now: () => now, onEnd: (id, reason) => { ended.push(`${id} ${reason}`) } })
+  t.teardown(() => { sessions.close() })
   const user = { id: 'u-admin', name: 'admin', role: 'admin' } as const
   const id = sessions.create(user)
   t.not(sessions.create(user), id, 'every login gets its own id')
@@ -14,8 +16,34 @@ t.test('sessions expire after their max age', async (t) => {
   now += 1
   t.equal(sessions.find(id), undefined, 'expired')
   t.equal(sessions.size, 1, 'the expired session is forgotten')
+  t.same(ended, [`${id} expired`], 'onEnd ran once, with the reason')
   t.equal(sessions.find('never-issued'), undefined)
   t.equal(sessions.find(undefined), undefined)
+})
+
+t.test('ending a session runs onEnd once; unknown ids and close() end nothing', async (t) => {
+  const ended: string[] = []
+  const sessions = new SessionStore({ ttlSeconds: 60, onEnd: (id, reason) => { ended.push(`${id} ${reason}`) } })
+  const user = { id: 'u-user', name: 'user', role: 'user' } as const
+  const id = sessions.create(user)
+  const other = sessions.create(user)
+  sessions.end(id, 'logged-out')
+  sessions.end(id, 'logged-out')
+  sessions.end(undefined, 'logged-out')
+  sessions.end('never-issued', 'logged-out')
+  t.same(ended, [`${id} logged-out`])
+  t.equal(sessions.find(id), undefined)
+  t.same(sessions.find(other), user, 'only that session ended')
+  sessions.close()
+  t.equal(sessions.size, 0)
+  t.same(ended, [`${id} logged-out`], 'close() is a shutdown, not a logout: no onEnd')
+})
+
+t.test('without onEnd an ended session is just gone', async (t) => {
+  const sessions = new SessionStore()
+  const id = sessions.create({ id: 'u-user', name: 'user', role: 'user' })
+  sessions.end(id, 'logged-out')
+  t.equal(sessions.size, 0)
 })
 
 t.test('presence counts tabs per admin and forgets an admin with none left', async (t) => {

@@ -1,12 +1,13 @@
 import t from 'tap'
 import type { DashboardEvents } from '../index.js'
 import type { Socket as ClientSocket } from 'socket.io-client'
-import { ALLOWED, client, connected, sleep, startApp, until, type ClientOptions } from './helpers/realtime.js'
+import { ALLOWED, client, connected, startApp, until, waitFor, type ClientOptions } from './helpers/realtime.js'
 
 declare module '../index.js' {
   interface DashboardEvents {
     'test:tick': { n: number }
     'test:note': string
+    'test:sentinel': string
   }
 }
 
@@ -19,15 +20,26 @@ function collect<T> (socket: ClientSocket, event: string): T[] {
   return received
 }
 
+/**
+ * The next `test:sentinel` on a socket. The server sends it after the events under test on the same
+ * connection, and Socket.IO delivers one connection's packets in order: once it has arrived, an event
+ * sent before it that has not arrived never will ("nothing else came" without a sleep).
+ */
+async function sentinel (socket: ClientSocket): Promise<string> {
+  return await waitFor<string>(socket, 'test:sentinel', { what: 'the sentinel event' })
+}
+
 t.test('broadcast reaches every dashboard client and no client of other namespaces', async (t) => {
   const { origin, app } = await startApp(t)
   const a = await connected(client(t, `${origin}/admin`, admin({ transports: ['websocket'] })))
   const b = await connected(client(t, `${origin}/admin`, admin({ transports: ['polling'] })))
   const main = await connected(client(t, origin, admin()))
   const [gotA, gotB, gotMain] = [collect(a, 'test:tick'), collect(b, 'test:tick'), collect(main, 'test:tick')]
+  const sentinels = Promise.all([a, b, main].map(sentinel))
   app.dashboard.broadcast('test:tick', { n: 1 })
-  await until(() => gotA.length === 1 && gotB.length === 1, 2000, 'broadcast')
-  await sleep(50)
+  app.dashboard.broadcast('test:sentinel', 'end')
+  app.io.of('/').emit('test:sentinel', 'end')
+  await sentinels
   t.same(gotA, [{ n: 1 }])
   t.same(gotB, [{ n: 1 }])
   t.same(gotMain, [], 'the main namespace gets nothing')
@@ -42,12 +54,14 @@ t.test('toUser reaches only that user\'s dashboard clients; toRoom only the room
   const adminSocket = await connected(client(t, `${origin}/admin`, admin({ auth: { token: 'admin-token', room: 'ops' } })))
   const adminSecond = await connected(client(t, `${origin}/admin`, admin({ transports: ['websocket'] })))
   const userSocket = await connected(client(t, `${origin}/admin`, admin({ auth: { token: 'user-token' } })))
-  const notes = [adminSocket, adminSecond, userSocket].map((socket) => collect<string>(socket, 'test:note'))
+  const sockets = [adminSocket, adminSecond, userSocket]
+  const notes = sockets.map((socket) => collect<string>(socket, 'test:note'))
+  const sentinels = Promise.all(sockets.map(sentinel))
   app.dashboard.toUser('u-admin').emit('test:note', 'to admin')
   app.dashboard.toRoom('ops').emit('test:note', 'to ops')
   app.dashboard.toUser('u-user').emit('test:note', 'to user')
-  await until(() => notes[0]!.length === 2 && notes[1]!.length === 1 && notes[2]!.length === 1, 2000, 'targeted events')
-  await sleep(50)
+  app.dashboard.broadcast('test:sentinel', 'end')
+  await sentinels
   t.same(notes[0], ['to admin', 'to ops'])
   t.same(notes[1], ['to admin'], 'every client of the user')
   t.same(notes[2], ['to user'])
@@ -57,8 +71,10 @@ t.test('a custom dashboard namespace', async (t) => {
   const { origin, app } = await startApp(t, { realtime: { dashboardNamespace: '/ops' } })
   const socket = await connected(client(t, `${origin}/ops`, admin()))
   const got = collect(socket, 'test:tick')
+  const ended = sentinel(socket)
   app.dashboard.broadcast('test:tick', { n: 7 })
-  await until(() => got.length === 1, 2000, 'broadcast')
+  app.dashboard.broadcast('test:sentinel', 'end')
+  await ended
   t.same(got, [{ n: 7 }])
   t.equal(app.dashboard.namespace.name, '/ops')
 })
@@ -78,20 +94,20 @@ t.test('no dashboard event is lost to a short disconnect: recovery delivers the 
   const reasons: string[] = []
   let atDisconnect = -1
   socket.on('disconnect', (reason) => { reasons.push(reason); atDisconnect = received.length })
-  let reconnected = false
-  socket.io.on('reconnect', () => { reconnected = true })
 
   const total = 60
   const send = (from: number, to: number): void => { for (let n = from; n <= to; n++) app.dashboard.broadcast('test:tick', { n }) }
   send(1, 20)
-  await until(() => received.length === 20, 2000, 'the first 20')
+  await until(() => received.length === 20, undefined, 'the first 20')
+  const reconnected = waitFor(socket.io, 'reconnect', { what: 'the client to reconnect' })
   dropTransport(socket)
-  await until(() => app.dashboard.namespace.sockets.size === 0, 2000, 'the server to notice')
+  await until(() => app.dashboard.namespace.sockets.size === 0, undefined, 'the server to notice')
   send(21, 40) // while the client is away: synchronously, before it can reconnect
-  await until(() => reconnected, 5000, 'reconnect')
+  await reconnected
+  const ended = sentinel(socket)
   send(41, total)
-  await until(() => received.length >= total, 5000, 'recovery')
-  await sleep(50)
+  app.dashboard.broadcast('test:sentinel', 'end')
+  await ended
   t.same(reasons, ['transport close'])
   t.equal(atDisconnect, 20, '21–40 were sent after the drop, so recovery delivered them')
   t.equal(socket.recovered, true, 'the session was recovered')
@@ -104,14 +120,17 @@ t.test('with recoveryWindowMs: 0 the events sent while disconnected are lost (th
   await connected(socket)
   const received = collect<DashboardEvents['test:tick']>(socket, 'test:tick')
   app.dashboard.broadcast('test:tick', { n: 1 })
-  await until(() => received.length === 1, 2000, 'the first')
+  await until(() => received.length === 1, undefined, 'the first')
+  const reconnected = waitFor(socket.io, 'reconnect', { what: 'the client to reconnect' })
   dropTransport(socket)
-  await until(() => app.dashboard.namespace.sockets.size === 0, 2000, 'the server to notice')
+  await until(() => app.dashboard.namespace.sockets.size === 0, undefined, 'the server to notice')
   app.dashboard.broadcast('test:tick', { n: 2 })
-  await new Promise((resolve) => socket.io.once('reconnect', resolve))
-  await until(() => app.dashboard.namespace.sockets.size === 1, 2000, 'reconnected on the server')
+  await reconnected
+  await until(() => app.dashboard.namespace.sockets.size === 1, undefined, 'reconnected on the server')
+  const ended = sentinel(socket)
   app.dashboard.broadcast('test:tick', { n: 3 })
-  await until(() => received.length === 2, 2000, 'the third')
+  app.dashboard.broadcast('test:sentinel', 'end')
+  await ended
   t.not(socket.recovered, true)
   t.same(received.map((payload) => payload.n), [1, 3])
 })

@@ -39,7 +39,7 @@ t.test('the CORS plugin and the Socket.IO gate decide every origin alike', async
   for (const [origin, expected] of TABLE) {
     const route = await raw(url('/probe'), { headers: { origin } })
     const polling = await raw(`${url()}?EIO=4&transport=polling`, { headers: { origin } })
-    const upgrade = await rawUpgrade(port, '/socket.io/?EIO=4&transport=websocket', { origin }, 20)
+    const upgrade = await rawUpgrade(port, '/socket.io/?EIO=4&transport=websocket', { origin })
     const decisions = {
       route: route.status === 200 && route.headers['access-control-allow-origin'] === origin,
       polling: polling.status === 200 && polling.headers['access-control-allow-origin'] === origin,

@@ -50,8 +50,23 @@ socket.io.on('reconnect_attempt', (attempt) => {
   showStatus('reconnecting', `reconnecting (attempt ${attempt})`)
 })
 
+// The server ends a session's sockets on logout and on expiry, and says which just before.
+const SESSION_END_TEXT = {
+  'logged-out': 'This session was logged out, so the server disconnected the dashboard. ',
+  expired: 'Your session has expired, so the server disconnected the dashboard. '
+}
+let sessionEnd
+
+socket.on('session:ended', ({ reason }) => {
+  sessionEnd = reason
+})
+
 socket.on('disconnect', (reason) => {
-  if (socket.active) {
+  if (sessionEnd !== undefined) {
+    showStatus('session-ended', sessionEnd === 'expired' ? 'session expired' : 'logged out')
+    showNotice([SESSION_END_TEXT[sessionEnd] ?? '', link('/login', 'Log in again'), '.'])
+    sessionEnd = undefined
+  } else if (socket.active) {
     showStatus('reconnecting', 'reconnecting…')
   } else {
     showStatus('disconnected', `disconnected (${reason})`)

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { SESSION_COOKIE, SESSION_MAX_AGE_SECONDS, type SessionStore } from '../sessions.js'
+import { SESSION_COOKIE, type SessionStore } from '../sessions.js'
 import { sessionId, sessionUser } from '../session-auth.js'
 import { checkCredentials, type DemoUser } from '../users.js'
 
@@ -37,7 +37,7 @@ export async function authRoutes (app: FastifyInstance, { sessions }: AuthRoutes
       httpOnly: true,
       sameSite: 'lax',
       path: '/',
-      maxAge: SESSION_MAX_AGE_SECONDS
+      maxAge: sessions.ttlSeconds
     })
   }
 
@@ -58,7 +58,8 @@ export async function authRoutes (app: FastifyInstance, { sessions }: AuthRoutes
   })
 
   function endSession (request: FastifyRequest, reply: FastifyReply): void {
-    sessions.delete(sessionId(request))
+    // Also disconnects the session's live sockets (SessionStore onEnd).
+    sessions.end(sessionId(request), 'logged-out')
     reply.clearCookie(SESSION_COOKIE, { path: '/' })
   }
 

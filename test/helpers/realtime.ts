@@ -95,20 +95,66 @@ export function client (t: TestLike, url: string, options: ClientOptions = {}): 
   return socket
 }
 
-/** Resolves with `connect`, rejects with `connect_error`. */
-export async function connected (socket: ClientSocket): Promise<ClientSocket> {
-  return await new Promise((resolve, reject) => {
-    socket.once('connect', () => { resolve(socket) })
-    socket.once('connect_error', reject)
+/** How long a test waits for something that should happen at once; long enough for a loaded 2-core CI. */
+export const WAIT_MS = 5000
+
+/**
+ * Settles like `promise`, or rejects after `timeoutMs` with "timed out after N ms waiting for WHAT",
+ * so a wait that never ends fails fast and says what did not happen instead of hitting tap's timeout.
+ */
+export async function within<T> (promise: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }, timeoutMs)
   })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
-/** Resolves with the `connect_error` (or rejects if the socket connects). */
-export async function connectError (socket: ClientSocket): Promise<Error & { description?: unknown, type?: string }> {
-  return await new Promise((resolve, reject) => {
-    socket.once('connect', () => { reject(new Error('connected, but a connect_error was expected')) })
-    socket.once('connect_error', resolve)
+/** Node's EventEmitter and socket.io-client's emitters alike; `any` because their event maps are typed. */
+export interface Listenable {
+  once: (event: any, listener: (...args: any[]) => void) => unknown
+  off: (event: any, listener: (...args: any[]) => void) => unknown
+}
+
+export interface WaitForOptions {
+  /** Says what did not happen when the wait times out or fails. */
+  what: string
+  timeoutMs?: number
+  /** An event that fails the wait if it comes first (its argument becomes the rejection). */
+  failOn?: string
+}
+
+/** Resolves with the first argument of the next `event`; bounded by `within`. */
+export async function waitFor<T = unknown> (emitter: Listenable, event: string, { what, timeoutMs, failOn }: WaitForOptions): Promise<T> {
+  let onEvent = (_value: T): void => {}
+  let onFail = (_error: unknown): void => {}
+  const settled = new Promise<T>((resolve, reject) => {
+    onEvent = resolve
+    onFail = (error) => { reject(error instanceof Error ? error : new Error(`${failOn} instead of ${what}: ${String(error)}`)) }
+    emitter.once(event, onEvent)
+    if (failOn !== undefined) emitter.once(failOn, onFail)
   })
+  try {
+    return await within(settled, what, timeoutMs)
+  } finally {
+    emitter.off(event, onEvent)
+    if (failOn !== undefined) emitter.off(failOn, onFail)
+  }
+}
+
+/** Resolves with `connect`, rejects with `connect_error` or after `timeoutMs`. */
+export async function connected (socket: ClientSocket, timeoutMs = WAIT_MS): Promise<ClientSocket> {
+  await waitFor(socket, 'connect', { what: 'the client socket to connect', timeoutMs, failOn: 'connect_error' })
+  return socket
+}
+
+/** Resolves with the `connect_error`; rejects if the socket connects, or after `timeoutMs`. */
+export async function connectError (socket: ClientSocket, timeoutMs = WAIT_MS): Promise<Error & { description?: unknown, type?: string }> {
+  return await waitFor(socket, 'connect_error', { what: 'a connect_error on the client socket', timeoutMs, failOn: 'connect' })
 }
 
 export interface RawResponse {
@@ -152,55 +198,59 @@ export interface RawUpgrade {
   statusLine: string
   status: number
   head: string
-  /** Everything the server wrote before the connection ended (or before the timeout, for a 101). */
+  /** Everything the server wrote until it closed the connection or, after a 101, its first frame. */
   received: string
   /** Whether the server ended the connection. */
   closed: boolean
 }
 
+function parseUpgrade (received: string, closed: boolean): RawUpgrade {
+  const [head = ''] = received.split('\r\n\r\n')
+  const statusLine = head.split('\r\n')[0] ?? ''
+  return { statusLine, status: Number(statusLine.split(' ')[1]), head, received, closed }
+}
+
 /**
  * A hand-written WebSocket upgrade on a raw TCP socket. Resolves when the server closes the
- * connection, or `settleMs` after the response head arrived (a 101 stays open).
+ * connection, or, after a 101, when its first frame arrives (engine.io's open packet): that frame
+ * proves the accepted connection is served, where "still open after a while" would prove nothing.
+ * Rejects after `timeoutMs` if neither happens.
  */
-export async function rawUpgrade (port: number, path: string, headers: Record<string, string> = {}, settleMs = 150): Promise<RawUpgrade> {
-  return await new Promise((resolve, reject) => {
-    const socket = netConnect(port, '127.0.0.1')
+export async function rawUpgrade (port: number, path: string, headers: Record<string, string> = {}, timeoutMs = WAIT_MS): Promise<RawUpgrade> {
+  const socket = netConnect(port, '127.0.0.1')
+  const answered = new Promise<RawUpgrade>((resolve, reject) => {
     let received = ''
-    let timer: NodeJS.Timeout | undefined
-    const finish = (closed: boolean): void => {
-      clearTimeout(timer)
-      socket.destroy()
-      const [head = ''] = received.split('\r\n\r\n')
-      const statusLine = head.split('\r\n')[0] ?? ''
-      resolve({ statusLine, status: Number(statusLine.split(' ')[1]), head, received, closed })
-    }
     socket.setEncoding('latin1')
     socket.on('data', (chunk: string) => {
       received += chunk
-      if (timer === undefined && received.includes('\r\n\r\n')) timer = setTimeout(() => { finish(false) }, settleMs)
+      const headEnd = received.indexOf('\r\n\r\n')
+      if (headEnd !== -1 && received.length > headEnd + 4 && received.startsWith('HTTP/1.1 101 ')) resolve(parseUpgrade(received, false))
     })
-    socket.on('close', () => { finish(true) })
+    socket.on('close', () => { resolve(parseUpgrade(received, true)) })
     socket.on('error', (error) => { if (received === '') reject(error) })
-    const lines = [
-      `GET ${path} HTTP/1.1`,
-      `Host: 127.0.0.1:${port}`,
-      'Connection: Upgrade',
-      'Upgrade: websocket',
-      'Sec-WebSocket-Version: 13',
-      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-      ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)
-    ]
-    socket.write(`${lines.join('\r\n')}\r\n\r\n`)
   })
-}
-
-/** Waits until `predicate` holds, polling every 10 ms; throws after `timeoutMs`. */
-export async function until (predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
+  const lines = [
+    `GET ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Connection: Upgrade',
+    'Upgrade: websocket',
+    'Sec-WebSocket-Version: 13',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)
+  ]
+  socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  try {
+    return await within(answered, `the server to close the upgrade of ${path} or, after a 101, to send a frame`, timeoutMs)
+  } finally {
+    socket.destroy()
   }
 }
 
-export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+/** Waits until `predicate` holds, polling every 10 ms; throws after `timeoutMs`, naming `what`. */
+export async function until (predicate: () => boolean, timeoutMs = WAIT_MS, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
