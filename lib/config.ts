@@ -110,13 +110,21 @@ function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: nu
   if (allowlist.patterns.length > MANY_PATTERNS) {
     warnings.push(`${allowlist.patterns.length} RegExp entries: each never-seen Origin is tested against all of them (the decision cache cannot help against a flood of distinct values); prefer exact or wildcard entries, which cost the same whatever their number`)
   }
-  if (credentials) {
-    for (const origin of allowlist.exact) {
-      if (origin.startsWith('http://')) warnings.push(`origin ${origin} is plain http with credentials: anyone on its network path can act as it`)
-    }
-    for (const wildcard of allowlist.wildcards) {
-      warnings.push(`wildcard ${wildcard.text} with credentials trusts every subdomain; an XSS or takeover on any of them reads your users' data`)
-    }
+  if (credentials) warnings.push(...cookieWarnings(allowlist))
+  return warnings
+}
+
+/**
+ * The entries that are risky wherever cookies go to an allowed origin: with credentials, and on every
+ * WebSocket upgrade (browsers send cookies on those whatever CORS says), so the realtime plugin logs them too.
+ */
+export function cookieWarnings (allowlist: Allowlist): string[] {
+  const warnings: string[] = []
+  for (const origin of allowlist.exact) {
+    if (origin.startsWith('http://')) warnings.push(`origin ${origin} is plain http with credentials: anyone on its network path can act as it`)
+  }
+  for (const wildcard of allowlist.wildcards) {
+    warnings.push(`wildcard ${wildcard.text} with credentials trusts every subdomain; an XSS or takeover on any of them reads your users' data`)
   }
   return warnings
 }
