@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module'
 import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie'
 import { Server as Engine } from 'engine.io'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
@@ -62,6 +63,35 @@ const DAY_MS = 24 * 60 * 60 * 1000
 
 type Resolved = RealtimeOptions & Required<Pick<RealtimeOptions, keyof typeof defaultOptions>>
 
+// socket.io's own copy of socket.io-adapter, wherever the package manager put it.
+const { SessionAwareAdapter } = createRequire(createRequire(import.meta.url).resolve('socket.io'))('socket.io-adapter') as typeof import('socket.io-adapter')
+const cleanupTimers = new WeakMap<object, NodeJS.Timeout>()
+
+/**
+ * The recovery adapter socket.io uses by default, minus a leak: socket.io-adapter's SessionAwareAdapter
+ * (`dist/in-memory-adapter.js`) starts a cleanup interval per namespace that its close() (the base
+ * class's no-op) never clears, so every child namespace ever created stays reachable from its timer
+ * after socket.io dropped it. This one keeps the interval and clears it on close().
+ */
+class RecoveryAdapter extends SessionAwareAdapter {
+  constructor (namespace: ConstructorParameters<typeof SessionAwareAdapter>[0]) {
+    const { setInterval } = globalThis
+    let timer: NodeJS.Timeout | undefined
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => (timer = setInterval(...args))) as typeof setInterval
+    try {
+      super(namespace)
+    } finally {
+      globalThis.setInterval = setInterval
+    }
+    cleanupTimers.set(this, timer!)
+  }
+
+  override close (): void {
+    clearInterval(cleanupTimers.get(this))
+    super.close()
+  }
+}
+
 const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, options) => {
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
@@ -73,6 +103,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
 
   const io: RealtimeServer = new Server({
     ...serverOptions,
+    adapter: serverOptions.adapter ?? (recoveryWindowMs > 0 ? RecoveryAdapter : undefined),
     serveClient: false,
     // Middlewares run on recovery too: socket.io's default (`skipMiddlewares: true`, socket.io
     // `dist/index.js`) would let a recovered socket skip every `use()` of the host app.
