@@ -56,7 +56,7 @@ const SERVER_OPTIONS = ['path', 'adapter', 'parser', 'connectTimeout', 'pingTime
 /** Fastify's own `register()` options reach the plugin too; they are not ours to refuse. */
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 const KNOWN_OPTIONS = new Set([...PLUGIN_OPTIONS, ...SERVER_OPTIONS, ...REGISTER_OPTIONS])
-/** Server options in ms (or bytes): Node's timers fire at once beyond 2^31 − 1 ms. */
+/** Server options in ms: Node's timers fire at once beyond 2^31 − 1 ms. */
 const SERVER_DURATIONS = ['connectTimeout', 'pingTimeout', 'pingInterval', 'upgradeTimeout', 'httpRequestBodyTimeout', 'destroyUpgradeTimeout']
 const MAX_TIMER_MS = 2 ** 31 - 1
 const DAY_MS = 24 * 60 * 60 * 1000
@@ -98,16 +98,17 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     shutdownGraceMs, maxNamespacesPerConnection, prefix, logLevel, logSerializers, ...serverOptions
   } = validate(fastify, options) as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
+  const recovery = recoveryWindowMs > 0
   logOriginRisks(fastify, policy, allowAnyOrigin)
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie, { ...cookiePlugin })
 
   const io: RealtimeServer = new Server({
     ...serverOptions,
-    adapter: serverOptions.adapter ?? (recoveryWindowMs > 0 ? RecoveryAdapter : undefined),
+    adapter: serverOptions.adapter ?? (recovery ? RecoveryAdapter : undefined),
     serveClient: false,
     // Middlewares run on recovery too: socket.io's default (`skipMiddlewares: true`, socket.io
     // `dist/index.js`) would let a recovered socket skip every `use()` of the host app.
-    connectionStateRecovery: recoveryWindowMs > 0 ? { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: false } : undefined
+    connectionStateRecovery: recovery ? { maxDisconnectionDuration: recoveryWindowMs, skipMiddlewares: false } : undefined
   })
   const engine = new Engine({
     ...serverOptions,
@@ -123,7 +124,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   io.bind(engine)
   const gate = gateEngine(fastify.server, { policy: fastify.originPolicy, engine, path: io.path(), requireOrigin, log: fastify.log })
 
-  const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery: recoveryWindowMs > 0 })
+  const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery })
   const adopt = (namespace: RealtimeNamespace): void => {
     guard(namespace)
     logConnections(fastify, namespace)

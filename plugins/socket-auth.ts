@@ -78,7 +78,7 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
     if (isUser(value)) return value
     if (value !== undefined && value !== null && !warnedNonUser) {
       warnedNonUser = true
-      fastify.log.warn({ type: typeName(value) }, `authenticate returned a ${typeName(value)}, not a user ({ id: non-empty string }) nor undefined/null; connections are refused as unauthorized`)
+      fastify.log.warn({ type: typeof value }, `authenticate returned a value of type ${typeof value}, not a user ({ id: non-empty string }) nor undefined/null; such connections are refused as unauthorized`)
     }
     return undefined
   }
@@ -183,8 +183,4 @@ function parseCookies (fastify: FastifyInstance, header: string | undefined): Pi
 
 function isUser (value: unknown): value is SocketUser {
   return typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string' && (value as SocketUser).id !== ''
-}
-
-function typeName (value: unknown): string {
-  return Array.isArray(value) ? 'array' : typeof value === 'object' ? 'object without a string id' : typeof value
 }

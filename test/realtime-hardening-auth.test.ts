@@ -19,7 +19,7 @@ t.test('authenticate returning anything but a user refuses with "unauthorized", 
   t.equal(counters.namespaces.get('/') ?? 0, 0, 'nobody connected')
   const warnings = logs.filter((line) => line.level === 40 && /^authenticate returned/.test(line.msg))
   t.equal(warnings.length, 1, 'one warning, not one per connection')
-  t.match(warnings[0], { type: 'boolean', msg: /authenticate returned a boolean, not a user/ })
+  t.match(warnings[0], { type: 'boolean', msg: /authenticate returned a value of type boolean, not a user/ })
 })
 
 t.test('a null or undefined user refuses without a warning', async (t) => {

@@ -129,3 +129,13 @@ t.test('an adapter that fails to restore a session gives the user a fresh socket
   await until(() => received.includes(3), 2000, 'tick 3')
   t.same(received, [1, 3])
 })
+
+t.test('a pair the adapter does not know (expired, or made up) gives a fresh socket', async (t) => {
+  const app = await startApp(t)
+  const session = await rawPolling(app.url())
+  await session.post([`40/admin,${JSON.stringify({ token: 'admin-token', pid: 'made-up', offset: 'made-up' })}`])
+  await session.pollUntil((got) => got.some(isConnect), 'the CONNECT')
+  const [socket] = [...app.app.dashboard.namespace.sockets.values()]
+  t.equal(socket?.recovered, false)
+  t.equal(socket?.data.user.id, 'u-admin')
+})
