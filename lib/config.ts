@@ -135,16 +135,25 @@ function refuseReflection (allowlist: Allowlist): void {
     throw new CorsConfigError('origins', '"*" with credentials: browsers refuse it, and reflecting every origin instead would let any site read your users\' data',
       'list the origins you trust, or turn credentials off')
   }
+  refuseEntriesAnySiteCanUse(allowlist, 'with credentials')
+}
+
+/**
+ * Refuses entries that admit origins anyone can obtain (a RegExp matching any domain, a wildcard on
+ * a public suffix) where cookies reach allowed origins: with credentials, and with the realtime
+ * plugin, since browsers send cookies on every WebSocket upgrade whatever CORS says.
+ */
+export function refuseEntriesAnySiteCanUse (allowlist: Allowlist, where: string): void {
   for (const pattern of allowlist.patterns) {
     if (pattern.admitsAnyDomain !== undefined) {
       const [first, second] = pattern.admitsAnyDomain
-      throw new CorsConfigError(`origins entry ${pattern.text}`, `admits origins on any domain (it matches ${first} and ${second}, reserved names nobody owns), so with credentials any site could read your users' data`,
+      throw new CorsConfigError(`origins entry ${pattern.text}`, `admits origins on any domain (it matches ${first} and ${second}, reserved names nobody owns), so ${where} any site could act as your users`,
         'pin the host, e.g. /https:\\/\\/pr-\\d+\\.preview\\.example\\.com/, or list exact origins')
     }
   }
   for (const wildcard of allowlist.wildcards) {
     if (wildcard.publicSuffix !== undefined) {
-      throw new CorsConfigError(`origins entry "${wildcard.text}"`, `sits on the public suffix ${wildcard.publicSuffix} (Public Suffix List), where anyone can register a name, so with credentials any such site could read your users' data`,
+      throw new CorsConfigError(`origins entry "${wildcard.text}"`, `sits on the public suffix ${wildcard.publicSuffix} (Public Suffix List), where anyone can register a name, so ${where} any such site could act as your users`,
         `put the wildcard under a domain you own, e.g. "${wildcard.scheme}://*.yourname.${wildcard.publicSuffix}"`)
     }
   }
@@ -158,12 +167,7 @@ function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: nu
     warnings.push(`${allowlist.patterns.length} RegExp entries: each never-seen Origin is tested against all of them (the decision cache cannot help against a flood of distinct values); prefer exact or wildcard entries, which cost the same whatever their number`)
   }
   if (credentials) {
-    for (const origin of allowlist.exact) {
-      if (origin.startsWith('http://')) warnings.push(`origin ${origin} is plain http with credentials: anyone on its network path can act as it`)
-    }
-    for (const wildcard of allowlist.wildcards) {
-      warnings.push(`wildcard ${wildcard.text} with credentials trusts every subdomain; an XSS or takeover on any of them reads your users' data`)
-    }
+    warnings.push(...cookieWarnings(allowlist))
   } else {
     // With credentials these are refused (refuseReflection); without, any site may read public responses only.
     for (const pattern of allowlist.patterns) {
@@ -172,6 +176,21 @@ function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: nu
     for (const wildcard of allowlist.wildcards) {
       if (wildcard.publicSuffix !== undefined) warnings.push(`wildcard ${wildcard.text} sits on the public suffix ${wildcard.publicSuffix}: anyone can register a site under it`)
     }
+  }
+  return warnings
+}
+
+/**
+ * The entries that are risky wherever cookies go to an allowed origin: with credentials, and on every
+ * WebSocket upgrade (browsers send cookies on those whatever CORS says), so the realtime plugin logs them too.
+ */
+export function cookieWarnings (allowlist: Allowlist): string[] {
+  const warnings: string[] = []
+  for (const origin of allowlist.exact) {
+    if (origin.startsWith('http://')) warnings.push(`origin ${origin} is plain http with credentials: anyone on its network path can act as it`)
+  }
+  for (const wildcard of allowlist.wildcards) {
+    warnings.push(`wildcard ${wildcard.text} with credentials trusts every subdomain; an XSS or takeover on any of them reads your users' data`)
   }
   return warnings
 }

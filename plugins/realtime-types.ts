@@ -72,15 +72,36 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
   isAdmin: (user: SocketUser) => boolean | Promise<boolean>
   /** Refuse engine.io requests that carry no `Origin` (non-browser clients). Default `false`. */
   requireOrigin?: boolean
+  /**
+   * Accept corsPolicy's `origins: '*'`, which is refused otherwise: browsers send cookies on WebSocket
+   * upgrades whatever CORS says, so with `'*'` any site can open a socket as a cookie-authenticated user.
+   * Only for sockets authenticated by a token in `auth`. Default `false`; logs a warning when on.
+   */
+  allowAnyOrigin?: boolean
+  /**
+   * How many namespace sockets one engine.io connection may hold at once (connected or being
+   * authenticated). Further CONNECTs get `connect_error` `too-many-namespaces`; a connection that keeps
+   * asking is closed. Default 5.
+   */
+  maxNamespacesPerConnection?: number
+  /**
+   * socket.io's option, default `true` here (socket.io's default is `false`): a child of a dynamic
+   * namespace (`io.of(/regex/)`) is removed when its last socket leaves, refused CONNECTs included.
+   */
+  cleanupEmptyChildNamespaces?: boolean
   /** The dashboard namespace. Default `/admin`. */
   dashboardNamespace?: string
-  /** How long a dropped client may come back and receive what it missed, in ms. Default 120000; 0 turns recovery off. */
+  /**
+   * How long a dropped client may come back and receive what it missed, in ms (0 to 86400000).
+   * Default 120000; 0 turns recovery off. Recovery re-runs `authenticate` (and `isAdmin`) first and
+   * gives the session back only to the same user.
+   */
   recoveryWindowMs?: number
   /** An extra check of handshakes, run after the origin check (engine.io's `allowRequest`). */
   verifyHandshake?: (request: IncomingMessage) => boolean | Promise<boolean>
   /**
    * On close, how long to wait for clients to close their connections after being told to disconnect,
-   * before the remaining ones are cut. Default 1000 ms.
+   * before the remaining ones are cut, in ms (0 to 60000). Default 1000.
    */
   shutdownGraceMs?: number
   /** Options for @fastify/cookie when the host has not registered it (e.g. `{ secret }`). */

@@ -38,3 +38,13 @@ expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () 
 expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, allowRequest: () => {} }))
 // authenticate and isAdmin are required.
 expectError(app.register(realtime, { isAdmin: () => true }))
+
+// The hardening options are typed.
+app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, allowAnyOrigin: true, maxNamespacesPerConnection: 3, cleanupEmptyChildNamespaces: false })
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, allowAnyOrigin: 'yes' }))
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, maxNamespacesPerConnection: '5' }))
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, cleanupEmptyChildNamespaces: 1 }))
+// A misspelled option does not compile either (and is refused at run time with the closest name).
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, requireOrign: true }))
+// authenticate returns a user or nothing: `false` does not compile (and refuses at run time).
+expectError(app.register(realtime, { authenticate: () => false, isAdmin: () => true }))

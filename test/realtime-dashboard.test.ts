@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { DashboardEvents } from '../index.js'
 import type { Socket as ClientSocket } from 'socket.io-client'
-import { ALLOWED, client, connected, startApp, until, waitFor, type ClientOptions } from './helpers/realtime.js'
+import { ALLOWED, client, connected, dropTransport, startApp, until, waitFor, type ClientOptions } from './helpers/realtime.js'
 
 declare module '../index.js' {
   interface DashboardEvents {
@@ -78,12 +78,6 @@ t.test('a custom dashboard namespace', async (t) => {
   t.same(got, [{ n: 7 }])
   t.equal(app.dashboard.namespace.name, '/ops')
 })
-
-/** Kills the client's WebSocket at the TCP level: a transport close, not a deliberate disconnect. */
-function dropTransport (socket: ClientSocket): void {
-  const transport = socket.io.engine.transport as unknown as { ws: { _socket: { destroy: () => void } } }
-  transport.ws._socket.destroy()
-}
 
 t.test('no dashboard event is lost to a short disconnect: recovery delivers the missed ones in order', async (t) => {
   const { origin, app } = await startApp(t)

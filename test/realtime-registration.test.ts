@@ -62,7 +62,7 @@ t.test('other Socket.IO/engine.io options pass through; io and dashboard are dec
   t.equal(app.io.engine.opts.allowRequest, undefined, 'no allowRequest without verifyHandshake')
   t.notOk(app.io.engine.opts.cors, 'engine.io never gets a cors option')
   t.equal(app.io.connectTimeout(), 999)
-  t.match(optsOf(app).connectionStateRecovery, { maxDisconnectionDuration: 120000, skipMiddlewares: true })
+  t.match(optsOf(app).connectionStateRecovery, { maxDisconnectionDuration: 120000, skipMiddlewares: false })
   t.equal(app.dashboard.namespace, app.io.of('/admin'))
 })
 

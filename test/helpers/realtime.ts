@@ -102,10 +102,10 @@ export const WAIT_MS = 5000
  * Settles like `promise`, or rejects after `timeoutMs` with "timed out after N ms waiting for WHAT",
  * so a wait that never ends fails fast and says what did not happen instead of hitting tap's timeout.
  */
-export async function within<T> (promise: Promise<T>, what: string, timeoutMs = WAIT_MS): Promise<T> {
+export async function within<T> (promise: Promise<T>, what: string | (() => string), timeoutMs = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)) }, timeoutMs)
+    timer = setTimeout(() => { reject(new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`)) }, timeoutMs)
   })
   try {
     return await Promise.race([promise, timeout])
@@ -253,4 +253,53 @@ export async function until (predicate: () => boolean, timeoutMs = WAIT_MS, what
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 10))
   }
+}
+
+/** The `(pid, offset)` pair socket.io-client presents to recover its session (its private fields). */
+export function sessionPair (socket: ClientSocket): { pid: string, offset: string } {
+  const { _pid: pid, _lastOffset: offset } = socket as unknown as { _pid?: string, _lastOffset?: string }
+  if (pid === undefined || offset === undefined) throw new Error('the socket has no recovery pair (recovery off, or no event received yet)')
+  return { pid, offset }
+}
+
+/** Kills a client's WebSocket at the TCP level: a transport close, not a deliberate disconnect. */
+export function dropTransport (socket: ClientSocket): void {
+  const transport = socket.io.engine.transport as unknown as { ws: { _socket: { destroy: () => void } } }
+  transport.ws._socket.destroy()
+}
+
+export interface RawPollingSession {
+  sid: string
+  /** Posts Socket.IO packets (e.g. `40/admin,{"token":"t"}`) in one polling POST. */
+  post: (packets: readonly string[]) => Promise<RawResponse>
+  /** Every packet received so far, in order. */
+  received: string[]
+  /** Polls until `done(received)` holds; throws, naming `what`, after `timeoutMs` or if the session ends first. */
+  pollUntil: (done: (received: readonly string[]) => boolean, what: string, timeoutMs?: number) => Promise<string[]>
+}
+
+/** An engine.io polling session driven by hand, to send and see the raw Socket.IO packets. */
+export async function rawPolling (base: string, headers: Record<string, string> = { origin: ALLOWED }): Promise<RawPollingSession> {
+  const sid = await pollingHandshake(base, headers)
+  const url = `${base}?EIO=4&transport=polling&sid=${sid}`
+  const received: string[] = []
+  const post = async (packets: readonly string[]): Promise<RawResponse> =>
+    await raw(url, { method: 'POST', headers: { ...headers, 'content-type': 'text/plain;charset=UTF-8' }, body: packets.join('\x1e') })
+  const pollUntil = async (done: (received: readonly string[]) => boolean, what: string, timeoutMs = 5000): Promise<string[]> => {
+    const polling = { expired: false }
+    const poll = async (): Promise<string[]> => {
+      while (!polling.expired && !done(received)) {
+        const response = await raw(url, { headers })
+        if (response.status !== 200) throw new Error(`the session ended (${response.status} ${response.body}) before ${what}; received ${JSON.stringify(received)}`)
+        received.push(...response.body.split('\x1e'))
+      }
+      return received
+    }
+    try {
+      return await within(poll(), () => `${what}; received ${JSON.stringify(received)}`, timeoutMs)
+    } finally {
+      polling.expired = true
+    }
+  }
+  return { sid, post, received, pollUntil }
 }
