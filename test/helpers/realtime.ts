@@ -204,3 +204,43 @@ export async function until (predicate: () => boolean, timeoutMs = 5000, what = 
 }
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+
+/**
+ * A hand-written request head (e.g. an upgrade with other headers than `rawUpgrade` sends) on a raw TCP
+ * socket to `host`; resolves like `rawUpgrade`: when the server closes, or `settleMs` after the head arrived.
+ */
+export async function rawExchange (port: number, lines: string[], host = '127.0.0.1', settleMs = 150): Promise<RawUpgrade> {
+  return await new Promise((resolve, reject) => {
+    const socket = netConnect(port, host)
+    let received = ''
+    let timer: NodeJS.Timeout | undefined
+    const finish = (closed: boolean): void => {
+      clearTimeout(timer)
+      socket.destroy()
+      const [head = ''] = received.split('\r\n\r\n')
+      const statusLine = head.split('\r\n')[0] ?? ''
+      resolve({ statusLine, status: Number(statusLine.split(' ')[1]), head, received, closed })
+    }
+    socket.setEncoding('latin1')
+    socket.on('data', (chunk: string) => {
+      received += chunk
+      if (timer === undefined && received.includes('\r\n\r\n')) timer = setTimeout(() => { finish(false) }, settleMs)
+    })
+    socket.on('close', () => { finish(true) })
+    socket.on('error', (error) => { if (received === '') reject(error) })
+    socket.write(`${lines.join('\r\n')}\r\n\r\n`)
+  })
+}
+
+/** The head lines of a WebSocket upgrade of `path` (version 13 unless `headers` says otherwise). */
+export function upgradeLines (port: number, path: string, headers: Record<string, string> = {}, host = '127.0.0.1'): string[] {
+  const all: Record<string, string> = {
+    host: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers
+  }
+  return [`GET ${path} HTTP/1.1`, ...Object.entries(all).map(([name, value]) => `${name}: ${value}`)]
+}
