@@ -99,3 +99,13 @@ t.test('hasSessionId finds a non-empty sid', async (t) => {
   t.notOk(hasSessionId('/socket.io/?EIO=4&xsid=abc'))
   t.notOk(hasSessionId('/socket.io/'))
 })
+
+t.test('with a static `*` policy the refusal does not vary by Origin, and still is no JSONP', async (t) => {
+  const { url, counters } = await startApp(t, { cors: { origins: '*', credentials: false } })
+  const response = await raw(`${url()}?EIO=4&transport=polling&j=0`)
+  t.equal(response.status, 403)
+  t.match(JSON.parse(response.body), { code: 'JSONP_REFUSED' })
+  t.equal(response.headers.vary, undefined, 'a static policy sends no Vary: Origin')
+  await pollingHandshake(url(), {})
+  t.equal(counters.engine, 1, 'only the sentinel opened a session')
+})
