@@ -59,6 +59,9 @@ const PATH_SHAPE = /^\/[^\s?#]*$/
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void
 
+/** The prefixes of every gate on a server, so that one gate leaves the upgrades of another's path alone. */
+const gatedPrefixes = new WeakMap<HttpServer, string[]>()
+
 export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions): EngineGate {
   const { policy, engine, requireOrigin, log } = options
   const prefix = enginePrefix(options.path, options.addTrailingSlash !== false)
@@ -68,6 +71,9 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
   }
   refuseRoutesUnder(fastify, prefix)
   const server = fastify.server
+  const prefixes = gatedPrefixes.get(server) ?? []
+  prefixes.push(prefix)
+  gatedPrefixes.set(server, prefixes)
   const extraServers = serverBindingsOf(fastify)
   const strayTimeout = options.destroyUpgradeTimeout ?? DESTROY_UPGRADE_TIMEOUT
   const upgrades = new OpenSet<Duplex>()
@@ -165,7 +171,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
     try {
       const url = request.url as string
       if (!url.startsWith(prefix)) {
-        stray(socket)
+        if (!prefixes.some((other) => url.startsWith(other))) stray(socket)
         return
       }
       const { answer } = decide(request, url, true)
@@ -183,7 +189,8 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
   })
 
   /**
-   * An upgrade outside the path belongs to whichever other `upgrade` listener answers it. With none, it
+   * An upgrade outside the path belongs to whichever other `upgrade` listener answers it (another gate's
+   * path is that gate's, however long its `verifyHandshake` takes). With none, it
    * is closed at once; otherwise it is closed if nothing was written to it within `destroyUpgradeTimeout`
    * (engine.io attach() does the same), or when shutdown begins, so that it can hold neither a socket
    * nor `app.close()`.

@@ -1,8 +1,11 @@
 import t from 'tap'
 import type { IncomingMessage } from 'node:http'
-import { connect as netConnect, type Socket } from 'node:net'
+import { connect as netConnect, type AddressInfo, type Socket } from 'node:net'
 import type { Socket as EngineSession } from 'engine.io'
-import { ALLOWED, client, connected, pollingHandshake, raw, rawExchange, rawUpgrade, startApp, upgradeLines, until } from './helpers/realtime.js'
+import Fastify from 'fastify'
+import { corsPolicy } from '../plugins/cors.js'
+import { realtime } from '../plugins/realtime.js'
+import { ALLOWED, USERS, client, connected, pollingHandshake, raw, rawExchange, rawUpgrade, startApp, upgradeLines, until } from './helpers/realtime.js'
 
 /** Resolves with `promise`, or rejects after `ms` saying what did not happen. */
 async function within<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -129,4 +132,39 @@ t.test('with another upgrade listener, app.close() cuts an unanswered upgrade in
   await within(app.close(), 5000, 'app.close() to resolve')
   await within(cut, 5000, 'the stray upgrade to be cut')
   t.equal(received, '', 'nothing was answered, it was cut')
+})
+
+t.test('two realtime instances: neither cuts an upgrade of the other\'s path, however slow its verifyHandshake', async (t) => {
+  const verifying = deferred()
+  const release = deferred()
+  const auth = { authenticate: () => USERS['user-token'], isAdmin: () => false }
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(corsPolicy, { origins: [ALLOWED] })
+  await app.register(async (child) => { await child.register(realtime, { ...auth, path: '/one', destroyUpgradeTimeout: 100 }) })
+  let sessionsOfTwo = 0
+  await app.register(async (child) => {
+    await child.register(realtime, {
+      ...auth,
+      path: '/two',
+      destroyUpgradeTimeout: 100,
+      verifyHandshake: async () => {
+        verifying.resolve()
+        await release.promise
+        return true
+      }
+    })
+    child.io.engine.on('connection', () => { sessionsOfTwo++ })
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as AddressInfo
+  const slow = rawExchange(port, upgradeLines(port, '/two/?EIO=4&transport=websocket', { origin: ALLOWED }))
+  await within(verifying.promise, 5000, 'the second instance to verify the handshake')
+  // A stray upgrade that came later is cut by the timers: a timer on the slow upgrade would have fired first.
+  const stray = await within(rawExchange(port, upgradeLines(port, '/neither')), 5000, 'the stray upgrade to be cut')
+  t.ok(stray.closed)
+  release.resolve()
+  t.equal((await slow).status, 101, 'the slow upgrade was left to its own instance')
+  t.equal(sessionsOfTwo, 1)
+  t.equal((await rawUpgrade(port, '/one/?EIO=4&transport=websocket', { origin: ALLOWED })).status, 101, 'the first instance serves its path')
 })
