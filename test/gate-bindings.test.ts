@@ -65,7 +65,7 @@ t.test('listen({ host: \'localhost\' }) serves and gates engine.io on every addr
     t.match(JSON.parse(refused.body), { code: 'ORIGIN_REFUSED' })
     const jsonp = await raw(`${base}/socket.io/?EIO=4&transport=polling&j=0`)
     t.match(JSON.parse(jsonp.body), { code: 'JSONP_REFUSED' }, `${host}: JSONP refused`)
-    const upgrade = await rawExchange(port, upgradeLines(port, '/socket.io/?EIO=4&transport=websocket', { origin: EVIL }, host), host)
+    const upgrade = await rawExchange(port, upgradeLines(port, '/socket.io/?EIO=4&transport=websocket', { origin: EVIL }), host)
     t.equal(upgrade.statusLine, 'HTTP/1.1 403 Forbidden', `${host}: refused upgrade`)
     t.equal((await raw(`${base}/nothing-here`)).status, 404, `${host}: app routes still reach Fastify`)
     for (const transports of [['polling'], ['websocket']]) {

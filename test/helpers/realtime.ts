@@ -233,9 +233,9 @@ export async function rawExchange (port: number, lines: string[], host = '127.0.
 }
 
 /** The head lines of a WebSocket upgrade of `path` (version 13 unless `headers` says otherwise). */
-export function upgradeLines (port: number, path: string, headers: Record<string, string> = {}, host = '127.0.0.1'): string[] {
+export function upgradeLines (port: number, path: string, headers: Record<string, string> = {}): string[] {
   const all: Record<string, string> = {
-    host: `${host.includes(':') ? `[${host}]` : host}:${port}`,
+    host: `localhost:${port}`,
     connection: 'Upgrade',
     upgrade: 'websocket',
     'sec-websocket-version': '13',
