@@ -1,20 +1,49 @@
 import { STATUS_CODES } from 'node:http'
-import type { CorsAnswer } from './origin-policy.js'
+
+/** A response that ends an engine.io request before engine.io sees it. */
+export interface HttpAnswer {
+  readonly statusCode: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body: string
+}
 
 /**
- * Matches request URLs that engine.io serves under `path` (default `/socket.io`), the way
- * engine.io's own `attach()` does: by prefix, trailing slash included.
+ * The URL prefix engine.io serves for `path`, exactly as engine.io `lib/server.ts` `_computePath()`
+ * builds it: one trailing slash removed, then `/` appended unless `addTrailingSlash` is `false`
+ * (then `/socket.io?EIO=4…` is served too). Requests are matched against it the way engine.io
+ * `attach()` `check()` does: a prefix comparison of the raw URL.
  */
-export function engineUrlMatcher (path: string): (url: string | undefined) => boolean {
-  const prefix = `${path.replace(/\/+$/, '')}/`
-  return (url) => url !== undefined && url.startsWith(prefix)
+export function enginePrefix (path: string, addTrailingSlash = true): string {
+  const trimmed = path.replace(/\/$/, '')
+  return addTrailingSlash ? `${trimmed}/` : trimmed
+}
+
+/**
+ * Whether the query has the key `j`, which makes engine.io answer polling with JSONP (engine.io
+ * `lib/server.ts` picks `polling-jsonp` when `"j" in req._query`). engine.io parses the query with
+ * URLSearchParams, which percent-decodes keys, so `%6A`/`%6a` count too.
+ */
+const JSONP_KEY = /[?&](?:j|%6[aA])(?:[=&#]|$)/
+/** A non-empty `sid`: the request belongs to an existing engine.io session. */
+const SESSION_ID = /[?&]sid=[^&#]/
+
+/** Only the search part is looked at, and only for URLs already known to be engine.io's. */
+export function hasJsonpKey (url: string): boolean {
+  const query = url.indexOf('?')
+  return query !== -1 && JSONP_KEY.test(url.slice(query))
+}
+
+export function hasSessionId (url: string): boolean {
+  const query = url.indexOf('?')
+  return query !== -1 && SESSION_ID.test(url.slice(query))
 }
 
 /**
  * The raw HTTP/1.1 response written on a socket whose upgrade is refused: engine.io itself can only
- * answer 400 there, while RFC 6455 §10.2 asks for 403.
+ * answer 400 there, while RFC 6455 §4.2.2 lets the server answer any status (403 for a refused Origin,
+ * §10.2; 426 for an unsupported version, §4.4).
  */
-export function rawHttpResponse (answer: CorsAnswer): string {
+export function rawHttpResponse (answer: HttpAnswer): string {
   const lines = [`HTTP/1.1 ${answer.statusCode} ${STATUS_CODES[answer.statusCode]}`, 'Connection: close', `Content-Length: ${Buffer.byteLength(answer.body)}`]
   for (const [name, value] of Object.entries(answer.headers)) lines.push(`${name}: ${value}`)
   return `${lines.join('\r\n')}\r\n\r\n${answer.body}`

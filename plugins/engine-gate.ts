@@ -1,76 +1,288 @@
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http'
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
+import type { Socket as NetSocket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { Server as Engine } from 'engine.io'
-import { engineUrlMatcher, OpenSet, rawHttpResponse } from '../lib/engine-http.js'
-import type { CorsAnswer, OriginPolicy, WarnLogger } from '../lib/origin-policy.js'
+import type { Server as Engine, Socket as EngineSession } from 'engine.io'
+import type { FastifyInstance } from 'fastify'
+import { enginePrefix, hasJsonpKey, hasSessionId, OpenSet, rawHttpResponse, type HttpAnswer } from '../lib/engine-http.js'
+import { CorsConfigError } from '../lib/errors.js'
+import type { HeaderMap, OriginPolicy, WarnLogger } from '../lib/origin-policy.js'
+
+/** The part of a pino-style logger the gate needs. */
+export interface GateLogger extends WarnLogger {
+  error: (details: object, message: string) => void
+}
 
 export interface EngineGateOptions {
   policy: OriginPolicy
   engine: Engine
+  /** The engine.io path, as socket.io computed it (`io.path()`). */
   path: string
+  /** engine.io's attach option: `false` serves `/socket.io?…` as well as `/socket.io/?…`. Default `true`. */
+  addTrailingSlash?: boolean | undefined
+  /** engine.io's attach option: how long another `upgrade` listener has to answer an upgrade outside the path. Default 1000 ms. */
+  destroyUpgradeTimeout?: number | undefined
   requireOrigin: boolean
-  log: WarnLogger
+  log: GateLogger
 }
 
+/** The stable `code`s of the gate's own refusals (origin refusals are the policy's `ORIGIN_REFUSED`). */
+export const GATE_CODES = Object.freeze({
+  jsonp: 'JSONP_REFUSED',
+  crossSite: 'CROSS_SITE_REFUSED',
+  websocketVersion: 'WEBSOCKET_VERSION_UNSUPPORTED',
+  closing: 'SERVER_CLOSING',
+  failure: 'GATE_FAILURE'
+})
+
 /**
- * Puts the origin policy in front of engine.io on the raw HTTP server. engine.io answers its path
- * before any Fastify hook runs, and its own `allowRequest` never sees requests that carry a `sid`
- * ([F42]–[F44]), so every polling request and every upgrade is checked here first ([D4]).
+ * Puts the origin policy in front of engine.io on every listening server. engine.io answers its path
+ * before any Fastify hook runs, and its own `allowRequest` only sees handshakes, never requests that
+ * carry a `sid` (engine.io `lib/server.ts` `verify()`, `attach()`), so every polling request and every
+ * upgrade is checked here first.
  */
 export interface EngineGate {
   /** Raw sockets of upgrades handed to engine.io that are still open (to cut them at shutdown). */
   readonly upgrades: OpenSet<Duplex>
+  /**
+   * Shutdown has begun: from now on new sessions (handshakes) and upgrades are answered 503, a session
+   * engine.io still opens (a handshake that was in flight) is closed at once, and upgrades outside the
+   * path that no other listener answered are cut. Requests of existing sessions still pass, so that
+   * polling clients receive their DISCONNECT.
+   */
+  close: () => void
 }
 
-export function gateEngine (server: HttpServer, options: EngineGateOptions): EngineGate {
-  const { policy, engine, requireOrigin, log } = options
-  const isEngineUrl = engineUrlMatcher(options.path)
-  const upgrades = new OpenSet<Duplex>()
+const JSON_TYPE = 'application/json; charset=utf-8'
+const DESTROY_UPGRADE_TIMEOUT = 1000 // engine.io attach()'s default
+/** What a request path must look like: an absolute path, nothing that ends it (query, fragment) or splits it. */
+const PATH_SHAPE = /^\/[^\s?#]*$/
 
-  /** The answer that ends this request before engine.io sees it, if any. */
-  const refusalOf = (request: IncomingMessage): { answer?: CorsAnswer, grant?: Record<string, string> } => {
+type RequestListener = (request: IncomingMessage, response: ServerResponse) => void
+
+/** The prefixes of every gate on a server, so that one gate leaves the upgrades of another's path alone. */
+const gatedPrefixes = new WeakMap<HttpServer, string[]>()
+
+export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions): EngineGate {
+  const { policy, engine, requireOrigin, log } = options
+  const prefix = enginePrefix(options.path, options.addTrailingSlash !== false)
+  if (!PATH_SHAPE.test(prefix)) {
+    throw new CorsConfigError('path', `${JSON.stringify(options.path)} is not a URL path (it must start with "/" and have no query, fragment or whitespace)`,
+      'pass an absolute path such as `path: \'/socket.io\'`')
+  }
+  refuseRoutesUnder(fastify, prefix)
+  const server = fastify.server
+  const prefixes = gatedPrefixes.get(server) ?? []
+  prefixes.push(prefix)
+  gatedPrefixes.set(server, prefixes)
+  const extraServers = serverBindingsOf(fastify)
+  const strayTimeout = options.destroyUpgradeTimeout ?? DESTROY_UPGRADE_TIMEOUT
+  const upgrades = new OpenSet<Duplex>()
+  const strays = new OpenSet<NetSocket>()
+  let closing = false
+
+  const answerOf = (statusCode: number, code: string, message: string, headers: HeaderMap = {}): HttpAnswer => Object.freeze({
+    statusCode,
+    headers: Object.freeze({ 'content-type': JSON_TYPE, ...(policy.vary === undefined ? {} : { vary: policy.vary }), ...headers }),
+    body: JSON.stringify({ statusCode, code, error: STATUS_CODES[statusCode], message })
+  })
+  const jsonp = answerOf(403, GATE_CODES.jsonp, 'JSONP polling is not served')
+  const crossSite = answerOf(403, GATE_CODES.crossSite, 'a cross-site browser request without Origin is not served')
+  // RFC 6455 §4.4: an unsupported version is answered 426 with the versions the server speaks.
+  const websocketVersion = answerOf(426, GATE_CODES.websocketVersion, 'only WebSocket version 13 is served', { 'sec-websocket-version': '13' })
+  const unavailable = answerOf(503, GATE_CODES.closing, 'the server is shutting down')
+  const failure = answerOf(500, GATE_CODES.failure, 'internal error')
+
+  /** One warn line per kind of refusal per minute, counted with the origin refusals. */
+  const logRefusal = (request: IncomingMessage, code: string, why: string): void => {
+    const suppressed = policy.refusals.take(code)
+    if (suppressed === undefined) return
+    log.warn({ code, origin: request.headers.origin, secFetchSite: request.headers['sec-fetch-site'], method: request.method, url: request.url, suppressed }, why)
+  }
+
+  /** The answer that ends this engine.io request before engine.io sees it, or the grant to add to engine.io's. */
+  const decide = (request: IncomingMessage, url: string, upgrade: boolean): { answer?: HttpAnswer, grant?: HeaderMap } => {
+    if (closing && (upgrade || !hasSessionId(url))) return { answer: unavailable }
+    // hybi-08 carried its origin in Sec-WebSocket-Origin, which nothing checks; version 13 moved it to
+    // Origin (RFC 6455 §4.1, §4.4), and `ws` still accepts 8.
+    if (upgrade && request.headers['sec-websocket-version'] !== '13') {
+      logRefusal(request, GATE_CODES.websocketVersion, 'WebSocket upgrade refused: only version 13 (RFC 6455) carries the Origin that the policy checks')
+      return { answer: websocketVersion }
+    }
+    // A <script src> is a no-cors GET: sent with the user's cookies and without Origin (Fetch standard,
+    // "append a request Origin header"), and engine.io would answer it with executable JSONP holding a
+    // fresh sid (engine.io `lib/transports/polling-jsonp.ts`). engine.io-client 4+ never sends `j`.
+    if (hasJsonpKey(url)) {
+      logRefusal(request, GATE_CODES.jsonp, 'engine.io JSONP polling (query key `j`) refused: any page could read its reply; no supported client uses it')
+      return { answer: jsonp }
+    }
     const verdict = policy.verdict(request.method, request.headers)
     const { decision } = verdict
-    if (decision.allowed || (decision.reason === 'absent' && !requireOrigin)) {
+    if (decision.allowed) return { answer: verdict.answer, grant: verdict.headers }
+    if (decision.reason === 'absent' && !requireOrigin) {
+      // No Origin, yet the browser says another site sent it (W3C Fetch Metadata Request Headers,
+      // Sec-Fetch-Site): a foreign page's no-cors request, with nothing the allowlist could admit.
+      const site = request.headers['sec-fetch-site']
+      if (site === 'cross-site' || site === 'same-site') {
+        logRefusal(request, GATE_CODES.crossSite, `engine.io request without Origin refused: Sec-Fetch-Site says ${site}`)
+        return { answer: crossSite }
+      }
       return { answer: verdict.answer, grant: verdict.headers }
     }
     policy.logRefusal(log, request.headers.origin, decision, request)
     return { answer: verdict.answer ?? verdict.refusal ?? policy.refuse(undefined, decision, false) }
   }
 
-  const appListeners = server.listeners('request') as Array<(request: IncomingMessage, response: ServerResponse) => void>
+  const logFailure = (request: IncomingMessage, error: unknown, kind: string): void => {
+    log.error({ err: error, method: request.method, url: request.url }, `engine.io gate: the ${kind} listener threw; answered 500 or closed the connection`)
+  }
+
+  const appListeners = server.listeners('request') as RequestListener[]
   server.removeAllListeners('request')
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    if (!isEngineUrl(request.url)) {
-      for (const listener of appListeners) listener.call(server, request, response)
-      return
+    try {
+      const url = request.url as string // always set on a server's requests
+      if (!url.startsWith(prefix)) {
+        for (const listener of appListeners) listener.call(server, request, response)
+        return
+      }
+      if (policy.vary !== undefined) response.setHeader('vary', policy.vary)
+      const { answer, grant } = decide(request, url, false)
+      if (answer !== undefined) {
+        response.writeHead(answer.statusCode, answer.headers).end(answer.body)
+        return
+      }
+      // Set before engine.io writes, so its own errors (400 "Session ID unknown") carry them too: a browser
+      // reports an error response without them only as "access control checks" (WebKit `ThreadableLoader.cpp`).
+      if (grant !== undefined) for (const name in grant) response.setHeader(name, grant[name])
+      engine.handleRequest(request, response)
+    } catch (error) {
+      // A throw here would be an uncaught exception of the whole process.
+      logFailure(request, error, 'request')
+      if (response.headersSent) {
+        response.destroy()
+        return
+      }
+      for (const name of response.getHeaderNames()) response.removeHeader(name)
+      response.writeHead(failure.statusCode, failure.headers).end(failure.body)
     }
-    const { answer, grant } = refusalOf(request)
-    if (policy.vary !== undefined) response.setHeader('vary', policy.vary)
-    if (answer !== undefined) {
-      response.writeHead(answer.statusCode, answer.headers).end(answer.body)
-      return
-    }
-    // Set before engine.io writes, so its own errors (400 "Session ID unknown") carry them too ([F26]).
-    if (grant !== undefined) for (const name in grant) response.setHeader(name, grant[name])
-    engine.handleRequest(request, response)
   })
 
-  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (!isEngineUrl(request.url)) {
-      // Adding an upgrade listener takes these out of Node's hands; with no other handler, close them
-      // rather than leave them hanging (engine.io's own attach() does the same).
-      if (server.listenerCount('upgrade') === 1) socket.destroy()
-      return
+  server.on('upgrade', (request: IncomingMessage, socket: NetSocket, head: Buffer) => {
+    try {
+      const url = request.url as string
+      if (!url.startsWith(prefix)) {
+        if (!prefixes.some((other) => url.startsWith(other))) stray(socket)
+        return
+      }
+      const { answer } = decide(request, url, true)
+      if (answer === undefined) {
+        upgrades.add(socket)
+        engine.handleUpgrade(request, socket, head)
+        return
+      }
+      refuseUpgrade(socket, answer)
+    } catch (error) {
+      logFailure(request, error, 'upgrade')
+      if (socket.bytesWritten === 0) refuseUpgrade(socket, failure)
+      else socket.destroy()
     }
-    const { answer } = refusalOf(request)
-    if (answer === undefined) {
-      upgrades.add(socket)
-      engine.handleUpgrade(request, socket, head)
-      return
-    }
-    socket.on('error', () => {}) // the peer may reset first; nothing is left to tell it
-    socket.end(rawHttpResponse(answer), () => socket.destroy())
   })
-  return { upgrades }
+
+  /**
+   * An upgrade outside the path belongs to whichever other `upgrade` listener answers it (another gate's
+   * path is that gate's, however long its `verifyHandshake` takes). With none, it
+   * is closed at once; otherwise it is closed if nothing was written to it within `destroyUpgradeTimeout`
+   * (engine.io attach() does the same), or when shutdown begins, so that it can hold neither a socket
+   * nor `app.close()`.
+   */
+  const stray = (socket: NetSocket): void => {
+    if (server.listenerCount('upgrade') === 1) {
+      socket.destroy()
+      return
+    }
+    strays.add(socket)
+    const timer = setTimeout(() => { cutUnanswered(socket) }, strayTimeout).unref()
+    socket.once('close', () => { clearTimeout(timer) })
+  }
+  const cutUnanswered = (socket: NetSocket): void => { if (socket.bytesWritten === 0) socket.destroy() }
+
+  // A handshake that passed the gate before shutdown began may still open a session (an async
+  // verifyHandshake, a slow id generator): close it once every `connection` listener has seen it.
+  engine.on('connection', (session: EngineSession) => {
+    if (closing) process.nextTick(() => { session.close(true) })
+  })
+
+  // `listen({ host: 'localhost' })` also binds the other addresses of localhost, through extra servers
+  // that get only Fastify's handler (fastify `lib/server.js` multipleBindings(); it forwards their
+  // upgrades to the main server, but not their requests): send their requests through the gate too.
+  fastify.addHook('onListen', async () => {
+    for (const extra of extraServers) {
+      extra.removeAllListeners('request')
+      extra.on('request', (request: IncomingMessage, response: ServerResponse) => { server.emit('request', request, response) })
+    }
+  })
+
+  return {
+    upgrades,
+    close: () => {
+      closing = true
+      for (const socket of strays.values()) cutUnanswered(socket)
+    }
+  }
+}
+
+function refuseUpgrade (socket: Duplex, answer: HttpAnswer): void {
+  socket.on('error', () => {}) // the peer may reset first; nothing is left to tell it
+  socket.end(rawHttpResponse(answer), () => socket.destroy())
+}
+
+/**
+ * The extra servers Fastify listens with. No public API names them: Fastify keeps them in a list under
+ * the symbol `fastify.serverBindings` (fastify `lib/symbols.js`), on the root instance. Looked up at
+ * registration, so that a Fastify that stops keeping it fails loudly here instead of leaving them ungated.
+ */
+export function serverBindingsOf (instance: object): readonly HttpServer[] {
+  for (let owner: object | null = instance; owner !== null; owner = Object.getPrototypeOf(owner) as object | null) {
+    const key = Object.getOwnPropertySymbols(owner).find((symbol) => symbol.description === 'fastify.serverBindings')
+    if (key !== undefined) return (owner as Record<symbol, HttpServer[]>)[key]!
+  }
+  throw new Error('fastify-cors-io: this Fastify version keeps no `fastify.serverBindings` list, so the servers of `listen({ host: \'localhost\' })` cannot be gated; listen on one address (e.g. host: \'127.0.0.1\' or \'::\')')
+}
+
+/**
+ * engine.io takes every request under its prefix before Fastify routes it, so an app route there would
+ * never run (and a `path` such as `/api/` would swallow the app's API). Routes added later are checked as
+ * they are added; those added earlier, or in contexts this plugin's hooks do not reach, when the app is ready.
+ */
+function refuseRoutesUnder (fastify: FastifyInstance, prefix: string): void {
+  const check = (url: string): void => {
+    if (!url.startsWith(prefix)) return
+    throw new CorsConfigError('path', `the route ${url} lies under the Socket.IO path ${prefix}, where engine.io answers every request before Fastify routes it`,
+      `move the route out of ${prefix}, or give realtime another \`path\``)
+  }
+  fastify.addHook('onRoute', (route) => { check(route.url) })
+  fastify.addHook('onReady', async () => { for (const url of routePathsOf(fastify.printRoutes())) check(url) })
+}
+
+/**
+ * The paths of the routes in Fastify's `printRoutes()` tree (find-my-way `lib/pretty-print.js`): each line
+ * is a node, indented four columns per level, whose path continues its parent's; a node with a route ends
+ * in ` (METHODS)`. Lines without a node marker continue the node above (constraints).
+ */
+export function routePathsOf (tree: string): string[] {
+  const stack: string[] = []
+  const paths: string[] = []
+  for (const line of tree.split('\n')) {
+    const marker = line.indexOf('── ')
+    if (marker === -1) continue
+    const depth = (marker - 1) / 4
+    const node = line.slice(marker + 3)
+    const methods = node.indexOf(' (')
+    const segment = methods === -1 ? node : node.slice(0, methods)
+    const path = (stack[depth - 1] ?? '') + (segment === '(empty root node)' ? '' : segment)
+    stack.length = depth
+    stack.push(path)
+    if (methods !== -1) paths.push(path)
+  }
+  return paths
 }

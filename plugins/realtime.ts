@@ -122,7 +122,9 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
         }
   })
   io.bind(engine)
-  const gate = gateEngine(fastify.server, { policy: fastify.originPolicy, engine, path: io.path(), requireOrigin, log: fastify.log })
+  const gate = gateEngine(fastify, {
+    policy: fastify.originPolicy, engine, path: io.path(), addTrailingSlash: serverOptions.addTrailingSlash, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
+  })
 
   const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery })
   const adopt = (namespace: RealtimeNamespace): void => {
@@ -143,6 +145,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     // Closing engine.io sockets first instead would lose the packet of a polling client between two GETs
     // and leave engine.io's 30 s polling close timer running; a peer that ignores the close frame would
     // hold the HTTP server open for ws's 30 s close timeout.
+    gate.close() // first: no new session or upgrade from here on
     const deadline = Date.now() + shutdownGraceMs
     for (const namespace of io._nsps.values()) namespace.disconnectSockets()
     await sessions.drained(deadline)

@@ -211,13 +211,13 @@ function parseUpgrade (received: string, closed: boolean): RawUpgrade {
 }
 
 /**
- * A hand-written WebSocket upgrade on a raw TCP socket. Resolves when the server closes the
- * connection, or, after a 101, when its first frame arrives (engine.io's open packet): that frame
- * proves the accepted connection is served, where "still open after a while" would prove nothing.
- * Rejects after `timeoutMs` if neither happens.
+ * A hand-written request head on a raw TCP socket to `host` (an upgrade with any headers, see
+ * `upgradeLines`). Resolves when the server closes the connection, or, after a 101, when its first
+ * frame arrives (engine.io's open packet): that frame proves the accepted connection is served, where
+ * "still open after a while" would prove nothing. Rejects after `timeoutMs` if neither happens.
  */
-export async function rawUpgrade (port: number, path: string, headers: Record<string, string> = {}, timeoutMs = WAIT_MS): Promise<RawUpgrade> {
-  const socket = netConnect(port, '127.0.0.1')
+export async function rawExchange (port: number, lines: readonly string[], host = '127.0.0.1', timeoutMs = WAIT_MS): Promise<RawUpgrade> {
+  const socket = netConnect(port, host)
   const answered = new Promise<RawUpgrade>((resolve, reject) => {
     let received = ''
     socket.setEncoding('latin1')
@@ -229,21 +229,30 @@ export async function rawUpgrade (port: number, path: string, headers: Record<st
     socket.on('close', () => { resolve(parseUpgrade(received, true)) })
     socket.on('error', (error) => { if (received === '') reject(error) })
   })
-  const lines = [
-    `GET ${path} HTTP/1.1`,
-    `Host: 127.0.0.1:${port}`,
-    'Connection: Upgrade',
-    'Upgrade: websocket',
-    'Sec-WebSocket-Version: 13',
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
-    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`)
-  ]
   socket.write(`${lines.join('\r\n')}\r\n\r\n`)
   try {
-    return await within(answered, `the server to close the upgrade of ${path} or, after a 101, to send a frame`, timeoutMs)
+    return await within(answered, `the server to close ${lines[0]} or, after a 101, to send a frame`, timeoutMs)
   } finally {
     socket.destroy()
   }
+}
+
+/** The head lines of a WebSocket upgrade of `path`; `headers` add to or replace (by lowercase name) the defaults. */
+export function upgradeLines (port: number, path: string, headers: Record<string, string> = {}): string[] {
+  const all: Record<string, string> = {
+    host: `127.0.0.1:${port}`,
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers
+  }
+  return [`GET ${path} HTTP/1.1`, ...Object.entries(all).map(([name, value]) => `${name}: ${value}`)]
+}
+
+/** A WebSocket upgrade of `path` on 127.0.0.1 (see `rawExchange` for when it resolves). */
+export async function rawUpgrade (port: number, path: string, headers: Record<string, string> = {}, timeoutMs = WAIT_MS): Promise<RawUpgrade> {
+  return await rawExchange(port, upgradeLines(port, path, headers), '127.0.0.1', timeoutMs)
 }
 
 /** Waits until `predicate` holds, polling every 10 ms; throws after `timeoutMs`, naming `what`. */

@@ -1,0 +1,111 @@
+import t from 'tap'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { CorsConfigError } from '../lib/errors.js'
+import { corsPolicy } from '../plugins/cors.js'
+import { routePathsOf } from '../plugins/engine-gate.js'
+import { realtime } from '../plugins/realtime.js'
+import type { RealtimeOptions } from '../plugins/realtime-types.js'
+import { ALLOWED, client, connected, raw, startApp } from './helpers/realtime.js'
+
+const base: RealtimeOptions = { authenticate: () => undefined, isAdmin: () => false }
+
+/** Builds an app (routes before and after realtime), readies it, and returns the error, if any. */
+async function startupError (options: Partial<RealtimeOptions>, routes: { before?: (app: FastifyInstance) => void, after?: (app: FastifyInstance) => void } = {}): Promise<unknown> {
+  const app = Fastify()
+  try {
+    await app.register(corsPolicy, { origins: [ALLOWED] })
+    routes.before?.(app)
+    await app.register(realtime, { ...base, ...options })
+    routes.after?.(app)
+    await app.ready()
+  } catch (error) {
+    return error
+  } finally {
+    await app.close()
+  }
+  return undefined
+}
+
+const ok = (): string => 'ok'
+
+t.test('an app route under the engine path, registered before realtime, fails startup naming route, path and fix', async (t) => {
+  const error = await startupError({}, { before: (app) => { app.get('/socket.io/health', ok) } })
+  t.type(error, CorsConfigError)
+  t.equal((error as CorsConfigError).setting, 'path')
+  t.match((error as Error).message, /\/socket\.io\/health/)
+  t.match((error as Error).message, /Socket\.IO path \/socket\.io\//)
+  t.match((error as CorsConfigError).fix, /move the route out of \/socket\.io\/, or give realtime another `path`/)
+})
+
+t.test('an app route under the engine path, registered after realtime, is refused where it is added', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(corsPolicy, { origins: [ALLOWED] })
+  await app.register(realtime, base)
+  t.throws(() => app.get('/socket.io/:room/stats', ok), { name: 'CorsConfigError', setting: 'path', message: /\/socket\.io\/:room\/stats/ })
+  t.throws(() => app.post('/socket.io/', ok), { name: 'CorsConfigError' })
+})
+
+t.test('routes under the engine path in encapsulated plugins fail startup too, before or after', async (t) => {
+  const inPlugin = (app: FastifyInstance): void => { app.register(async (child) => { child.get('/health', ok) }, { prefix: '/socket.io' }) }
+  t.type(await startupError({}, { before: inPlugin }), CorsConfigError)
+  t.type(await startupError({}, { after: inPlugin }), CorsConfigError)
+})
+
+t.test('a path that swallows app routes fails startup', async (t) => {
+  const error = await startupError({ path: '/api/' }, { before: (app) => { app.get('/api/me', ok) } })
+  t.type(error, CorsConfigError)
+  t.match((error as Error).message, /the route \/api\/me lies under the Socket\.IO path \/api\//)
+  t.type(await startupError({ path: '/api' }, { after: (app) => { app.get('/api/me', ok) } }), CorsConfigError)
+})
+
+t.test('routes beside the engine path are fine: its bare name, look-alikes, catch-alls and parameters', async (t) => {
+  const routes = (app: FastifyInstance): void => {
+    app.get('/socket.io', ok)
+    app.get('/socket.iox/a', ok)
+    app.get('/sock', ok)
+    app.get('/*', ok)
+    app.get('/:id/health', ok)
+  }
+  t.equal(await startupError({}, { before: routes }), undefined)
+  t.equal(await startupError({}, { after: routes }), undefined)
+})
+
+t.test('with addTrailingSlash: false every route that starts with the path is under it', async (t) => {
+  t.type(await startupError({ addTrailingSlash: false }, { before: (app) => { app.get('/socket.iox', ok) } }), CorsConfigError)
+  t.type(await startupError({ addTrailingSlash: false }, { before: (app) => { app.get('/socket.io', ok) } }), CorsConfigError)
+})
+
+t.test('a path that is not a URL path is refused with a clear error', async (t) => {
+  for (const path of ['socket.io', '/socket.io?x=1', '/socket io', '/socket.io#frag', '/socket.io\n']) {
+    const error = await startupError({ path })
+    t.type(error, CorsConfigError, JSON.stringify(path))
+    t.equal((error as CorsConfigError).setting, 'path')
+    t.match((error as Error).message, /is not a URL path .*must start with "\/"/)
+  }
+})
+
+t.test('addTrailingSlash: false on both sides: polling and WebSocket clients connect, behind the gate', async (t) => {
+  const { url, origin, counters } = await startApp(t, { realtime: { addTrailingSlash: false } })
+  for (const transports of [['polling'], ['websocket'], ['polling', 'websocket']]) {
+    const socket = client(t, origin, { addTrailingSlash: false, transports, extraHeaders: { origin: ALLOWED }, auth: { token: 'user-token' } })
+    await connected(socket)
+    t.ok(socket.connected, transports.join('+'))
+  }
+  t.equal(counters.namespaces.get('/'), 3)
+  const refused = await raw(`${url('/socket.io')}?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example' } })
+  t.equal(refused.status, 403, 'the slash-less URL is gated')
+  t.match(JSON.parse(refused.body), { code: 'ORIGIN_REFUSED' })
+})
+
+t.test('routePathsOf reads every route path of Fastify\'s printRoutes() tree', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  const paths = ['/', '/socket.io/health', '/socket.io/:room/stats', '/socket.iox', '/api/me', '/api/:id', '/files/*', '/v/:a-:b']
+  for (const path of paths) app.get(path, ok)
+  app.get('/versioned', { constraints: { version: '1.0.0' } }, ok)
+  app.get('/versioned', { constraints: { version: '2.0.0' } }, ok)
+  app.register(async (child) => { child.post('/x', ok) }, { prefix: '/p' })
+  await app.ready()
+  t.same(new Set(routePathsOf(app.printRoutes())), new Set([...paths, '/versioned', '/p/x']))
+})
