@@ -7,7 +7,6 @@ import { corsPolicy } from '../plugins/cors.js'
 import { realtime } from '../plugins/realtime.js'
 import { ALLOWED, USERS, client, connected, pollingHandshake, raw, rawExchange, rawUpgrade, startApp, upgradeLines, until, within } from './helpers/realtime.js'
 
-
 function deferred (): { promise: Promise<void>, resolve: () => void } {
   let resolve!: () => void
   const promise = new Promise<void>((_resolve) => { resolve = _resolve })
