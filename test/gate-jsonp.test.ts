@@ -101,7 +101,7 @@ t.test('hasSessionId finds a non-empty sid', async (t) => {
 })
 
 t.test('with a static `*` policy the refusal does not vary by Origin, and still is no JSONP', async (t) => {
-  const { url, counters } = await startApp(t, { cors: { origins: '*', credentials: false } })
+  const { url, counters } = await startApp(t, { cors: { origins: '*', credentials: false }, realtime: { allowAnyOrigin: true } })
   const response = await raw(`${url()}?EIO=4&transport=polling&j=0`)
   t.equal(response.status, 403)
   t.match(JSON.parse(response.body), { code: 'JSONP_REFUSED' })
