@@ -46,8 +46,13 @@ export interface WildcardSuffixes {
  */
 export const MAX_ORIGIN_LENGTH = 'https://'.length + 253 + ':65535'.length
 
-/** A serialized origin as browsers send it: lowercase, no path, no trailing slash (Fetch standard §3.1, the `Origin` header ABNF). */
-const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::([1-9]\d{0,4}))?$/
+/**
+ * Shaped like a serialized origin (Fetch standard §3.1, the `Origin` header ABNF): a lowercase
+ * scheme; a host of the ASCII characters the URL parser keeps in a domain, lowercase (WHATWG URL
+ * §3.5, forbidden domain code points), or a bracketed IPv6; a port without leading zeros; no path,
+ * no trailing slash. A superset of what browsers send: `isSerializedHttpOrigin` settles the rest.
+ */
+const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9!"$&'()*+,;=_`{}~.-]+|\[[0-9a-f:.]+\])(?::(0|[1-9]\d{0,4}))?$/
 const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
 const HTTP_PREFIX = /^https?:\/\//i
 const DEFAULT_PORT: Readonly<Record<string, string>> = { http: '80', https: '443' }
@@ -130,7 +135,10 @@ export class OriginMatcher {
 
   #matchPattern (origin: string): OriginAllowed | undefined {
     if (this.#patterns.length === 0 || !SERIALIZED_ORIGIN.test(origin)) return undefined
-    return this.#patterns.find((pattern) => pattern.anchored.test(origin))?.decision
+    const decision = this.#patterns.find((pattern) => pattern.anchored.test(origin))?.decision
+    // A RegExp cannot tell a default or out-of-range port, or a non-http scheme, from a real origin;
+    // the URL parser can. Asked only once a RegExp matched, so refusals never pay for it.
+    return decision !== undefined && isSerializedHttpOrigin(origin) ? decision : undefined
   }
 
   #matchAny (origin: string): OriginAllowed | undefined {
@@ -185,7 +193,11 @@ export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSu
     dot = origin.lastIndexOf('.', dot - 1)
   }
   if (found === undefined) return undefined
-  return LABELS.test(origin.slice(hostStart, found.dot)) ? found.decision : undefined
+  const prefix = origin.slice(hostStart, found.dot)
+  if (!LABELS.test(prefix)) return undefined
+  // The URL parser refuses a label that is invalid Punycode (UTS #46 §4.1, which WHATWG URL's
+  // domain to ASCII applies), so such an Origin cannot come from a browser.
+  return !prefix.includes('xn--') || isSerializedHttpOrigin(origin) ? found.decision : undefined
 }
 
 /** A human sentence for logs, 403 bodies and tooling. */
@@ -219,4 +231,9 @@ function normalizeRequestOrigin (value: string): string | undefined {
   const url = new URL(value)
   const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === ''
   return bare && (url.protocol === 'https:' || url.protocol === 'http:') ? url.origin : undefined
+}
+
+/** Whether `value` is an http(s) origin exactly as the URL parser serializes it (WHATWG URL §4, origin serialization). */
+function isSerializedHttpOrigin (value: string): boolean {
+  return (value.startsWith('https://') || value.startsWith('http://')) && URL.canParse(value) && new URL(value).origin === value
 }

@@ -308,3 +308,31 @@ t.test('a wildcard admits the longest matching suffix, and checks the labels bef
   t.same(both.decide('https://x.y.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
   t.match(both.decide('https://x_y.a_b.example.com'), { allowed: false })
 })
+
+t.test('a RegExp never admits what the URL parser would rewrite or refuse: a default port, a port out of range, another scheme', async (t) => {
+  const only = matcher([/[a-z]+:\/\/[a-z0-9.-]+\.example(?::\d+)?/, /http:\/\/\[[0-9a-f:]+\]:8080/])
+  t.same(only.decide('https://a.example:443'), { allowed: false, reason: 'non-canonical', entry: '/[a-z]+:\\/\\/[a-z0-9.-]+\\.example(?::\\d+)?/' })
+  t.same(only.decide('http://a.example:80'), { allowed: false, reason: 'non-canonical', entry: '/[a-z]+:\\/\\/[a-z0-9.-]+\\.example(?::\\d+)?/' })
+  t.match(only.decide('https://a.example:65536'), { allowed: false })
+  t.match(only.decide('https://a.example:99999'), { allowed: false })
+  t.match(only.decide('ftp://a.example'), { allowed: false })
+  t.match(only.decide('ws://a.example'), { allowed: false })
+  t.same(only.decide('http://[0:0::1]:8080'), { allowed: false, reason: 'non-canonical', entry: '/http:\\/\\/\\[[0-9a-f:]+\\]:8080/' })
+  t.match(only.decide('https://a.example:65535'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('http://[::1]:8080'), { allowed: true, reason: 'pattern' })
+})
+
+t.test('a RegExp admits serialized origins the URL parser keeps: a trailing dot, port 0', async (t) => {
+  const only = matcher([/https:\/\/[a-z0-9-]+\.example\.?(?::\d+)?/])
+  t.match(only.decide('https://a.example.'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example.:8443'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example:0'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example:00'), { allowed: false })
+})
+
+t.test('a wildcard never admits a label that is not valid Punycode', async (t) => {
+  const only = matcher(['https://*.example.com'])
+  t.match(only.decide('https://xn--zz.example.com'), { allowed: false })
+  t.match(only.decide('https://a.xn--a.example.com'), { allowed: false })
+  t.same(only.decide('https://xn--bcher-kva.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
+})
