@@ -47,10 +47,11 @@ export interface WildcardSuffixes {
 export const MAX_ORIGIN_LENGTH = 'https://'.length + 253 + ':65535'.length
 
 /**
- * Shaped like a serialized origin (Fetch standard §3.1, the `Origin` header ABNF): a lowercase
- * scheme; a host of the ASCII characters the URL parser keeps in a domain, lowercase (WHATWG URL
- * §3.5, forbidden domain code points), or a bracketed IPv6; a port without leading zeros; no path,
- * no trailing slash. A superset of what browsers send: `isSerializedHttpOrigin` settles the rest.
+ * Shaped like a serialized origin (the `Origin` header ABNF, https://fetch.spec.whatwg.org/#origin-header):
+ * a lowercase scheme; a host of the lowercase ASCII characters the URL parser keeps in a domain
+ * (https://url.spec.whatwg.org/#forbidden-domain-code-point), or a bracketed IPv6; a port without
+ * leading zeros; no path, no trailing slash. A superset of what browsers send:
+ * `isSerializedHttpOrigin` settles the rest where a decision depends on it.
  */
 const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9!"$&'()*+,;=_`{}~.-]+|\[[0-9a-f:.]+\])(?::(0|[1-9]\d{0,4}))?$/
 const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
@@ -195,8 +196,8 @@ export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSu
   if (found === undefined) return undefined
   const prefix = origin.slice(hostStart, found.dot)
   if (!LABELS.test(prefix)) return undefined
-  // The URL parser refuses a label that is invalid Punycode (UTS #46 §4.1, which WHATWG URL's
-  // domain to ASCII applies), so such an Origin cannot come from a browser.
+  // The URL parser refuses a label that is invalid Punycode (UTS #46 §4 Processing, which WHATWG
+  // URL's domain to ASCII applies), so such an Origin cannot come from a browser.
   return !prefix.includes('xn--') || isSerializedHttpOrigin(origin) ? found.decision : undefined
 }
 
@@ -233,7 +234,7 @@ function normalizeRequestOrigin (value: string): string | undefined {
   return bare && (url.protocol === 'https:' || url.protocol === 'http:') ? url.origin : undefined
 }
 
-/** Whether `value` is an http(s) origin exactly as the URL parser serializes it (WHATWG URL §4, origin serialization). */
+/** Whether `value` is an http(s) origin exactly as browsers serialize it (https://html.spec.whatwg.org/#ascii-serialisation-of-an-origin). */
 function isSerializedHttpOrigin (value: string): boolean {
   return (value.startsWith('https://') || value.startsWith('http://')) && URL.canParse(value) && new URL(value).origin === value
 }
