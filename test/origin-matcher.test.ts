@@ -336,3 +336,22 @@ t.test('a wildcard never admits a label that is not valid Punycode', async (t) =
   t.match(only.decide('https://a.xn--a.example.com'), { allowed: false })
   t.same(only.decide('https://xn--bcher-kva.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
 })
+
+t.test('the reason for refusing an IDN value stays the same however often it is decided', async (t) => {
+  // Node 20's optimized URL.canParse answered false for Latin-1 text such as "bücher" after a few
+  // thousand calls, which turned non-canonical into malformed mid-run.
+  const uncached = matcher(['https://bücher.example', 'https://*.example.com'], 0)
+  const reasons = new Map<string, number>()
+  for (let i = 0; i < 20_000; i++) {
+    for (const origin of ['https://bücher.example', 'https://bücher.example.com:443']) {
+      const decision = uncached.decide(origin)
+      const key = `${decision.reason} ${decision.entry ?? ''}`
+      reasons.set(key, (reasons.get(key) ?? 0) + 1)
+    }
+  }
+  t.same(Object.fromEntries(reasons), {
+    'non-canonical https://xn--bcher-kva.example': 20_000,
+    'non-canonical https://*.example.com': 20_000
+  })
+  t.same(uncached.decide('https://bü cher.example'), { allowed: false, reason: 'malformed' }, 'Latin-1 text the URL parser refuses')
+})
