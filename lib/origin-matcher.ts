@@ -4,12 +4,13 @@ import { BoundedMap } from './bounded-map.js'
 export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any'
 /**
  * - `absent`: no Origin header (same-origin GET/HEAD, or a non-browser client)
+ * - `too-long`: longer than any origin can be (`MAX_ORIGIN_LENGTH`); refused before any other work
  * - `malformed`: not a serialized origin as browsers send it (`null`, a list, a path, garbage)
  * - `non-canonical`: not what a browser sends, but it normalizes to an allowed origin (`entry`)
  * - `scheme-differs` / `port-differs`: the host is listed (`entry`) with another scheme or port
  * - `not-listed`: well-formed and simply not in the allowlist
  */
-export type RefusalReason = 'absent' | 'malformed' | 'non-canonical' | 'scheme-differs' | 'port-differs' | 'not-listed'
+export type RefusalReason = 'absent' | 'too-long' | 'malformed' | 'non-canonical' | 'scheme-differs' | 'port-differs' | 'not-listed'
 
 export interface OriginAllowed {
   readonly allowed: true
@@ -27,13 +28,38 @@ export interface OriginRefused {
 
 export type OriginDecision = OriginAllowed | OriginRefused
 
-/** A serialized origin as browsers send it: lowercase, no path, no trailing slash ([F14]). */
-const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(?::([1-9]\d{0,4}))?$/
+/** The wildcard decisions for one suffix (e.g. `.example.com:8443`), per scheme. */
+export interface WildcardSchemes {
+  http?: OriginAllowed
+  https?: OriginAllowed
+}
+
+/** What `matchWildcard` needs of the suffix table: a lookup (a `Map` is one). */
+export interface WildcardSuffixes {
+  get: (suffix: string) => WildcardSchemes | undefined
+}
+
+/**
+ * The longest serialized origin there can be: `https://`, a DNS name of at most 255 octets on the
+ * wire (RFC 1035 §2.3.4), i.e. 253 characters of text, and `:65535`. Anything longer is refused
+ * before it becomes a cache key or reaches a RegExp: over HTTP/2 a client can send ~60 KB values.
+ */
+export const MAX_ORIGIN_LENGTH = 'https://'.length + 253 + ':65535'.length
+
+/**
+ * Shaped like a serialized origin (the `Origin` header ABNF, https://fetch.spec.whatwg.org/#origin-header):
+ * a lowercase scheme; a host of the lowercase ASCII characters the URL parser keeps in a domain
+ * (https://url.spec.whatwg.org/#forbidden-domain-code-point), or a bracketed IPv6; a port without
+ * leading zeros; no path, no trailing slash. A superset of what browsers send:
+ * `isSerializedHttpOrigin` settles the rest where a decision depends on it.
+ */
+const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9!"$&'()*+,;=_`{}~.-]+|\[[0-9a-f:.]+\])(?::(0|[1-9]\d{0,4}))?$/
 const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
 const HTTP_PREFIX = /^https?:\/\//i
 const DEFAULT_PORT: Readonly<Record<string, string>> = { http: '80', https: '443' }
 
 const ABSENT: OriginRefused = Object.freeze({ allowed: false, reason: 'absent' })
+const TOO_LONG: OriginRefused = Object.freeze({ allowed: false, reason: 'too-long' })
 const MALFORMED: OriginRefused = Object.freeze({ allowed: false, reason: 'malformed' })
 const NOT_LISTED: OriginRefused = Object.freeze({ allowed: false, reason: 'not-listed' })
 
@@ -41,15 +67,19 @@ const NOT_LISTED: OriginRefused = Object.freeze({ allowed: false, reason: 'not-l
  * The compiled allowlist, behind the single origin decision that both plugins use. Exact entries
  * are one Map lookup; every other decision (wildcard, RegExp, refusal and its reason) is computed
  * once per origin and memoized in a bounded cache, so list size and repeated refusals cost nothing.
- * Wildcards cost one lookup per label of the request's host, whatever the list's size.
- * The request's Origin is never normalized before matching ([D3]).
+ * Wildcards cost at most one lookup per label of the longest wildcard suffix, whatever the list's
+ * size and the Origin's length. The request's Origin is never normalized before matching: the
+ * Fetch standard's CORS check compares it byte for byte (https://fetch.spec.whatwg.org/#concept-cors-check).
  */
 export class OriginMatcher {
   readonly allowlist: Allowlist
   readonly #any: OriginAllowed | undefined
   readonly #exact = new Map<string, OriginAllowed>()
   /** Suffix after the `*` (e.g. `.example.com:8443`) → decision per scheme. */
-  readonly #wildcards = new Map<string, { http?: OriginAllowed, https?: OriginAllowed }>()
+  readonly #wildcards = new Map<string, WildcardSchemes>()
+  /** The longest suffix in `#wildcards`, and the most labels (dots) one has. */
+  readonly #maxSuffixLength: number = 0
+  readonly #maxSuffixLabels: number = 0
   readonly #patterns: ReadonlyArray<{ anchored: RegExp, decision: OriginAllowed }>
   /** Exact entries by host, to explain a refusal that differs only in scheme or port. */
   readonly #exactByHost = new Map<string, string[]>()
@@ -69,6 +99,8 @@ export class OriginMatcher {
       const bySchema = this.#wildcards.get(suffix) ?? {}
       bySchema[wildcard.scheme] = allowed('wildcard', wildcard.text)
       this.#wildcards.set(suffix, bySchema)
+      this.#maxSuffixLength = Math.max(this.#maxSuffixLength, suffix.length)
+      this.#maxSuffixLabels = Math.max(this.#maxSuffixLabels, suffix.split('.').length - 1)
     }
     this.#patterns = allowlist.patterns.map((pattern) => ({ anchored: pattern.anchored, decision: allowed('pattern', pattern.text) }))
     Object.freeze(this)
@@ -87,6 +119,7 @@ export class OriginMatcher {
   decide (origin: string | undefined): OriginDecision {
     if (origin === undefined) return ABSENT
     if (this.#any !== undefined) return this.#any
+    if (origin.length > MAX_ORIGIN_LENGTH) return TOO_LONG
     const exact = this.#exact.get(origin)
     if (exact !== undefined) return exact
     const cached = this.#cache.get(origin)
@@ -96,22 +129,17 @@ export class OriginMatcher {
     return decision
   }
 
-  /** Tries each suffix of the host that starts at a dot: one Map lookup per label. */
   #matchWildcard (origin: string): OriginAllowed | undefined {
     if (this.#wildcards.size === 0) return undefined
-    const scheme = origin.startsWith('https://') ? 'https' : origin.startsWith('http://') ? 'http' : undefined
-    if (scheme === undefined) return undefined
-    const hostStart = scheme.length + 3
-    for (let dot = origin.indexOf('.', hostStart); dot !== -1; dot = origin.indexOf('.', dot + 1)) {
-      const decision = this.#wildcards.get(origin.slice(dot))?.[scheme]
-      if (decision !== undefined && LABELS.test(origin.slice(hostStart, dot))) return decision
-    }
-    return undefined
+    return matchWildcard(origin, this.#wildcards, this.#maxSuffixLength, this.#maxSuffixLabels)
   }
 
   #matchPattern (origin: string): OriginAllowed | undefined {
     if (this.#patterns.length === 0 || !SERIALIZED_ORIGIN.test(origin)) return undefined
-    return this.#patterns.find((pattern) => pattern.anchored.test(origin))?.decision
+    const decision = this.#patterns.find((pattern) => pattern.anchored.test(origin))?.decision
+    // A RegExp cannot tell a default or out-of-range port, or a non-http scheme, from a real origin;
+    // the URL parser can. Asked only once a RegExp matched, so refusals never pay for it.
+    return decision !== undefined && isSerializedHttpOrigin(origin) ? decision : undefined
   }
 
   #matchAny (origin: string): OriginAllowed | undefined {
@@ -142,6 +170,37 @@ export class OriginMatcher {
   }
 }
 
+/**
+ * The wildcard entry that admits `origin`, if any: `origin` must end with a suffix of `suffixes`
+ * (`.example.com`, `.example.com:8443`) for its scheme, and what lies between `scheme://` and the
+ * suffix must be one or more labels of `[a-z0-9-]`.
+ *
+ * Linear in the Origin's length whatever the entries: only the dots of the last `maxSuffixLength`
+ * characters can start a listed suffix, and only the `maxSuffixLabels` rightmost of them, so there
+ * are at most `maxSuffixLabels` lookups of at most `maxSuffixLength` characters each; finding those
+ * dots is one scan from the right end; the labels are checked once, for the longest suffix that
+ * matched (a shorter one extends its prefix, so it fails if that one does).
+ */
+export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSuffixLength: number, maxSuffixLabels: number): OriginAllowed | undefined {
+  const scheme = origin.startsWith('https://') ? 'https' : origin.startsWith('http://') ? 'http' : undefined
+  if (scheme === undefined) return undefined
+  const hostStart = scheme.length + 3
+  const shortest = origin.length - maxSuffixLength
+  let found: { decision: OriginAllowed, dot: number } | undefined
+  let dot = origin.lastIndexOf('.')
+  for (let labels = 0; labels < maxSuffixLabels && dot > hostStart && dot >= shortest; labels++) {
+    const decision = suffixes.get(origin.slice(dot))?.[scheme]
+    if (decision !== undefined) found = { decision, dot }
+    dot = origin.lastIndexOf('.', dot - 1)
+  }
+  if (found === undefined) return undefined
+  const prefix = origin.slice(hostStart, found.dot)
+  if (!LABELS.test(prefix)) return undefined
+  // The URL parser refuses a label that is invalid Punycode (UTS #46 §4 Processing, which WHATWG
+  // URL's domain to ASCII applies), so such an Origin cannot come from a browser.
+  return !prefix.includes('xn--') || isSerializedHttpOrigin(origin) ? found.decision : undefined
+}
+
 /** A human sentence for logs, 403 bodies and tooling. */
 export function describeDecision (origin: string | undefined, decision: OriginDecision): string {
   const shown = origin !== undefined && origin.length > 200 ? `${origin.slice(0, 200)}…` : origin
@@ -149,6 +208,7 @@ export function describeDecision (origin: string | undefined, decision: OriginDe
   if (decision.allowed) return `${subject} is allowed by entry ${decision.entry}`
   switch (decision.reason) {
     case 'absent': return `${subject} is refused: an Origin header is required here`
+    case 'too-long': return `${subject} is refused: it is longer than any origin can be (${MAX_ORIGIN_LENGTH} characters)`
     case 'malformed': return `${subject} is refused: it is not a serialized origin (scheme://host[:port], lowercase, no path)`
     case 'non-canonical': return `${subject} is refused: browsers never send this form; it looks like the allowed ${decision.entry}`
     case 'scheme-differs': return `${subject} is refused: its host is listed with another scheme (${decision.entry})`
@@ -167,9 +227,30 @@ function refused (reason: RefusalReason, entry: string): OriginRefused {
 
 /** The origin a URL-ish value would serialize to, if it is an http(s) origin with at most a bare `/` path. */
 function normalizeRequestOrigin (value: string): string | undefined {
-  // canParse first: a thrown TypeError (with its stack) would cost microseconds per junk Origin.
-  if (!URL.canParse(value)) return undefined
-  const url = new URL(value)
+  const url = parseUrl(value)
+  if (url === undefined) return undefined
   const bare = url.pathname === '/' && url.search === '' && url.hash === '' && url.username === '' && url.password === ''
   return bare && (url.protocol === 'https:' || url.protocol === 'http:') ? url.origin : undefined
+}
+
+/** Whether `value` is an http(s) origin exactly as browsers serialize it (https://html.spec.whatwg.org/#ascii-serialisation-of-an-origin). */
+function isSerializedHttpOrigin (value: string): boolean {
+  return (value.startsWith('https://') || value.startsWith('http://')) && parseUrl(value)?.origin === value
+}
+
+const LATIN1 = /[\x80-\xff]/
+
+/**
+ * `new URL(value)`, or undefined. `URL.canParse` first, as a thrown TypeError (with its stack)
+ * would cost microseconds per junk Origin; but not for Latin-1 text (`bücher`), for which the
+ * optimized `URL.canParse` of Node 20 and 22 answers false after a few thousand calls
+ * (AikidoSec/firewall-node#1086; Node 24 is not affected).
+ */
+function parseUrl (value: string): URL | undefined {
+  if (!LATIN1.test(value)) return URL.canParse(value) ? new URL(value) : undefined
+  try {
+    return new URL(value)
+  } catch {
+    return undefined
+  }
 }

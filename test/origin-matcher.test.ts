@@ -1,6 +1,8 @@
 import t from 'tap'
 import { parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
-import { describeDecision, OriginMatcher, type AllowReason, type RefusalReason } from '../lib/origin-matcher.js'
+import {
+  describeDecision, matchWildcard, MAX_ORIGIN_LENGTH, OriginMatcher, type AllowReason, type OriginAllowed, type RefusalReason, type WildcardSchemes
+} from '../lib/origin-matcher.js'
 
 function matcher (entries: string | AllowlistEntry[], decisionCacheSize = 1000): OriginMatcher {
   return new OriginMatcher(parseAllowlist(entries), decisionCacheSize)
@@ -234,7 +236,8 @@ t.test('describeDecision says why, for every reason', async (t) => {
     ['https://A.example', 'looks like the allowed https://a.example'],
     ['http://a.example', 'its host is listed with another scheme (https://a.example)'],
     ['https://a.example:8443', 'its host is listed with another port (https://a.example)'],
-    ['https://unknown.example', 'it is not in the allowlist']
+    ['https://unknown.example', 'it is not in the allowlist'],
+    [`https://${'a'.repeat(300)}.example`, 'it is longer than any origin can be (267 characters)']
   ]
   for (const [origin, sentence] of table) {
     t.match(describeDecision(origin, policy.decide(origin)), sentence, String(origin))
@@ -246,4 +249,109 @@ t.test('describeDecision shortens a very long origin', async (t) => {
   const sentence = describeDecision(long, policy.decide(long))
   t.ok(sentence.length < 300)
   t.match(sentence, `${long.slice(0, 200)}…`)
+})
+
+/** An origin of exactly `length` characters: `https://` + labels of `a` + `suffix`. */
+function originOfLength (length: number, suffix: string): string {
+  const labels = 'a.'.repeat(Math.ceil(length / 2)).slice(0, length - 'https://'.length - suffix.length)
+  return `https://${labels.endsWith('.') ? `${labels.slice(0, -2)}aa` : labels}${suffix}`
+}
+
+t.test('the longest origin there can be is 267 characters: https://, a 253-character name, :65535', async (t) => {
+  t.equal(MAX_ORIGIN_LENGTH, 267)
+})
+
+t.test('an Origin longer than any origin can be is refused as too-long, before the cache', async (t) => {
+  const only = matcher(['https://a.example', 'https://*.example.com', /https:\/\/[a-z.]+\.example\.net/], 10)
+  const huge = `https://${'a.'.repeat(30_000)}example.com`
+  t.same(only.decide(huge), { allowed: false, reason: 'too-long' })
+  t.same(only.decide(`${'https://a.example'.padEnd(60_000, ' ')}`), { allowed: false, reason: 'too-long' })
+  t.equal(only.cacheSize, 0, 'no cache entry for a too-long value')
+})
+
+t.test('an Origin of 266 or 267 characters is decided, one of 268 is too long', async (t) => {
+  const only = matcher(['https://*.example.com'])
+  for (const [length, expected] of [[266, { allowed: true, reason: 'wildcard' }], [267, { allowed: true, reason: 'wildcard' }], [268, { allowed: false, reason: 'too-long' }]] as const) {
+    const origin = originOfLength(length, '.example.com')
+    t.equal(origin.length, length)
+    t.match(only.decide(origin), expected, `${length} characters`)
+  }
+})
+
+t.test('wildcard matching does at most one lookup per label of the longest suffix, however many dots the Origin has', async (t) => {
+  const table = new Map<string, WildcardSchemes>([
+    ['.example.com', { https: { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' } }],
+    ['.a.example.org:8443', { https: { allowed: true, reason: 'wildcard', entry: 'https://*.a.example.org:8443' } }]
+  ])
+  const looked: string[] = []
+  const counting = { get: (suffix: string) => { looked.push(suffix); return table.get(suffix) } }
+  const decide = (origin: string): OriginAllowed | undefined => {
+    looked.length = 0
+    return matchWildcard(origin, counting, '.a.example.org:8443'.length, 3)
+  }
+  for (const [origin, entry] of [
+    [`https://${'a.'.repeat(20_000)}example.com`, 'https://*.example.com'],
+    [`https://${'a.'.repeat(20_000)}a.example.org:8443`, 'https://*.a.example.org:8443'],
+    [`https://${'a.'.repeat(20_000)}b.example.net`, undefined],
+    [`https://${'a.'.repeat(20_000)}`, undefined],
+    [`https://${'.'.repeat(20_000)}example.com`, undefined]
+  ] as const) {
+    t.equal(decide(origin)?.entry, entry, origin.slice(-30))
+    t.ok(looked.length <= 3, `${looked.length} lookups for ${origin.length} characters`)
+    t.ok(looked.every((suffix) => suffix.length <= '.a.example.org:8443'.length), 'no looked-up suffix is longer than the longest entry')
+  }
+})
+
+t.test('a wildcard admits the longest matching suffix, and checks the labels before it', async (t) => {
+  const both = matcher(['https://*.example.com', 'https://*.a_b.example.com'])
+  t.same(both.decide('https://x.a_b.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.a_b.example.com' })
+  t.same(both.decide('https://x.y.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
+  t.match(both.decide('https://x_y.a_b.example.com'), { allowed: false })
+})
+
+t.test('a RegExp never admits what the URL parser would rewrite or refuse: a default port, a port out of range, another scheme', async (t) => {
+  const only = matcher([/[a-z]+:\/\/[a-z0-9.-]+\.example(?::\d+)?/, /http:\/\/\[[0-9a-f:]+\]:8080/])
+  t.same(only.decide('https://a.example:443'), { allowed: false, reason: 'non-canonical', entry: '/[a-z]+:\\/\\/[a-z0-9.-]+\\.example(?::\\d+)?/' })
+  t.same(only.decide('http://a.example:80'), { allowed: false, reason: 'non-canonical', entry: '/[a-z]+:\\/\\/[a-z0-9.-]+\\.example(?::\\d+)?/' })
+  t.match(only.decide('https://a.example:65536'), { allowed: false })
+  t.match(only.decide('https://a.example:99999'), { allowed: false })
+  t.match(only.decide('ftp://a.example'), { allowed: false })
+  t.match(only.decide('ws://a.example'), { allowed: false })
+  t.same(only.decide('http://[0:0::1]:8080'), { allowed: false, reason: 'non-canonical', entry: '/http:\\/\\/\\[[0-9a-f:]+\\]:8080/' })
+  t.match(only.decide('https://a.example:65535'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('http://[::1]:8080'), { allowed: true, reason: 'pattern' })
+})
+
+t.test('a RegExp admits serialized origins the URL parser keeps: a trailing dot, port 0', async (t) => {
+  const only = matcher([/https:\/\/[a-z0-9-]+\.example\.?(?::\d+)?/])
+  t.match(only.decide('https://a.example.'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example.:8443'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example:0'), { allowed: true, reason: 'pattern' })
+  t.match(only.decide('https://a.example:00'), { allowed: false })
+})
+
+t.test('a wildcard never admits a label that is not valid Punycode', async (t) => {
+  const only = matcher(['https://*.example.com'])
+  t.match(only.decide('https://xn--zz.example.com'), { allowed: false })
+  t.match(only.decide('https://a.xn--a.example.com'), { allowed: false })
+  t.same(only.decide('https://xn--bcher-kva.example.com'), { allowed: true, reason: 'wildcard', entry: 'https://*.example.com' })
+})
+
+t.test('the reason for refusing an IDN value stays the same however often it is decided', async (t) => {
+  // Node 20's optimized URL.canParse answered false for Latin-1 text such as "bücher" after a few
+  // thousand calls, which turned non-canonical into malformed mid-run.
+  const uncached = matcher(['https://bücher.example', 'https://*.example.com'], 0)
+  const reasons = new Map<string, number>()
+  for (let i = 0; i < 20_000; i++) {
+    for (const origin of ['https://bücher.example', 'https://bücher.example.com:443']) {
+      const decision = uncached.decide(origin)
+      const key = `${decision.reason} ${decision.entry ?? ''}`
+      reasons.set(key, (reasons.get(key) ?? 0) + 1)
+    }
+  }
+  t.same(Object.fromEntries(reasons), {
+    'non-canonical https://xn--bcher-kva.example': 20_000,
+    'non-canonical https://*.example.com': 20_000
+  })
+  t.same(uncached.decide('https://bü cher.example'), { allowed: false, reason: 'malformed' }, 'Latin-1 text the URL parser refuses')
 })

@@ -7,8 +7,11 @@
 //    computed: what a never-seen origin costs);
 //  - the contrast with @fastify/cors, whose array origin option is scanned entry
 //    by entry: the cost of a whole request through fastify.inject() with a
-//    1-entry and a 10,000-entry list (same for this plugin, and no CORS at all).
-// Prints nothing; sends { decide: [...], inject: [...] } to the parent.
+//    1-entry and a 10,000-entry list (same for this plugin, and no CORS at all);
+//  - long Origins against 100 wildcard entries, cold (every decision computed, as
+//    for a flood of distinct values): a 267-character many-dot Origin (the longest
+//    that is decided) and a 60 KB one (refused as too long) vs a normal refused one.
+// Prints nothing; sends { decide: [...], long: [...], inject: [...] } to the parent.
 import Fastify from 'fastify'
 import cors from '@fastify/cors'
 import { loadPlugin } from '../lib/plugin.js'
@@ -85,6 +88,34 @@ function decideCases (createOriginPolicy, kind, sizes, cache, cacheOptions) {
   return results
 }
 
+// Each input of a set differs in one character, so nothing can be shared between them.
+const LONG_INPUTS = {
+  normal: (k) => `https://evil${k}.example.com`,
+  'many-dot 267 chars': (k) => {
+    const tail = `.x${k % 10}.example.org`
+    return `https://${'a.'.repeat(200).slice(0, 267 - 'https://'.length - tail.length - 1)}b${tail}`
+  },
+  'many-dot 60 KB': (k) => `https://${'a.'.repeat(30_000)}x${k}.example.org`
+}
+
+function longBench (createOriginPolicy) {
+  const policy = createOriginPolicy({ origins: listFor('wildcard', 100), decisionCacheSize: 0 }, {})
+  const fn = (o) => policy.decide(o).allowed
+  const prepared = Object.entries(LONG_INPUTS).map(([input, make]) => {
+    const inputs = Array.from({ length: INPUTS }, (_, k) => make(k))
+    if (input === 'many-dot 267 chars' && !inputs.every((o) => o.length === 267)) throw new Error('267-char inputs are not 267 characters')
+    if (inputs.some(fn)) throw new Error(`long ${input} input allowed`)
+    return { input, length: inputs[0].length, inputs, iterations: calibrate(fn, inputs), samples: [] }
+  })
+  for (let r = 0; r < ROUNDS; r++) {
+    for (let j = 0; j < prepared.length; j++) {
+      const c = prepared[(j + r) % prepared.length]
+      c.samples.push(measure(fn, c.inputs, c.iterations).nsPerOp)
+    }
+  }
+  return prepared.map((c) => ({ input: c.input, length: c.length, samples: c.samples, nsPerOp: median(c.samples) }))
+}
+
 async function injectBench (mod) {
   const origin = 'https://e9999.example.com' // last entry of the 10k exact list
   const apps = []
@@ -123,7 +154,8 @@ async function injectBench (mod) {
 }
 
 const { mod, reason } = await loadPlugin()
-const out = { pluginReason: reason, decide: null, inject: null }
+const out = { pluginReason: reason, decide: null, long: null, inject: null }
 if (mod) out.decide = await decideBench(mod.createOriginPolicy)
+if (mod) out.long = longBench(mod.createOriginPolicy)
 out.inject = await injectBench(mod)
 process.send(out, () => process.exit(0))

@@ -43,6 +43,22 @@ export async function microSuite (ctx) {
       }
     }
   }
+  // long Origins (cold, 100 wildcard entries): the cost must not grow with the Origin's length
+  if (res.long) {
+    const normal = res.long.find((r) => r.input === 'normal')
+    for (const r of res.long.filter((x) => x !== normal)) {
+      rows.push(compareRow({
+        name: '3 origin decision, long Origin (cold, wildcard[100])',
+        variant: `${r.input} refused`,
+        metric: 'decide()',
+        unit: 'ns',
+        samples: r.samples.map(ns),
+        baseLabel: 'normal refused',
+        baseSamples: normal.samples.map(ns),
+        better: 'lower'
+      }))
+    }
+  }
   // contrast: a whole request through fastify.inject(), 1 vs 10,000 exact entries
   const inj = Object.fromEntries(res.inject.map((r) => [r.name, r]))
   const us = (r) => r.samples.map((x) => ({ value: x / 1000 }))
