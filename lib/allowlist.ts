@@ -1,5 +1,6 @@
 import { getPublicSuffix } from 'tldts'
 import { CorsConfigError } from './errors.js'
+import { MAX_ORIGIN_LENGTH } from './origin-matcher.js'
 
 /** One configured entry: an origin, a `scheme://*.domain[:port]` wildcard, `*`, or a RegExp. */
 export type AllowlistEntry = string | RegExp
@@ -133,8 +134,12 @@ export function normalizeEntry (entry: string): string | WildcardEntry {
   }
   if (authority.includes('*')) return normalizeWildcard(entry, scheme, authority)
 
-  const url = parseUrl(setting, `${scheme}://${authority}`)
-  return url.origin
+  const origin = parseUrl(setting, `${scheme}://${authority}`).origin
+  if (origin.length > MAX_ORIGIN_LENGTH) {
+    // The matcher refuses longer Origins unread, so such an entry could never match.
+    throw new CorsConfigError(setting, `is ${origin.length} characters long, more than any origin can be (${MAX_ORIGIN_LENGTH})`, 'check the host name: a DNS name has at most 253 characters')
+  }
+  return origin
 }
 
 function normalizeWildcard (entry: string, scheme: 'http' | 'https', authority: string): WildcardEntry {

@@ -44,6 +44,7 @@ const LOGGED_ORIGIN_LENGTH = 300
 /** For the operator's log line: what to do about each kind of refusal. */
 const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   absent: 'non-browser clients must send an Origin header while requireOrigin is on',
+  'too-long': 'none: no origin is that long, so this is not a browser',
   malformed: 'none, unless a proxy rewrites Origin: browsers never send this value',
   'non-canonical': 'none, unless a proxy or client rewrites Origin: browsers send it lowercase, without default port or trailing slash',
   'scheme-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another scheme',

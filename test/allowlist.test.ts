@@ -209,3 +209,9 @@ t.test('property: a RegExp whose host part is any run of host characters admits 
     }))
   t.pass('every generic-host RegExp was flagged')
 })
+
+t.test('an exact entry longer than any origin can be is a config error, since it could never match', async (t) => {
+  const host = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example`
+  t.throws(() => parseAllowlist([`https://${host}:65535`]), { name: 'CorsConfigError', message: /more than any origin can be \(267\)/ })
+  t.equal(parseAllowlist([`https://${'a'.repeat(63)}.example`]).exact.size, 1)
+})

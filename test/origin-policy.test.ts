@@ -300,7 +300,7 @@ t.test('logRefusal carries at most 300 characters of an Origin, and its original
 t.test('logRefusal names a fix for every reason', async (t) => {
   const fixes: unknown[] = []
   const policy = policyOf()
-  const reasons = ['absent', 'malformed', 'non-canonical', 'scheme-differs', 'port-differs', 'not-listed'] as const
+  const reasons = ['absent', 'too-long', 'malformed', 'non-canonical', 'scheme-differs', 'port-differs', 'not-listed'] as const
   reasons.forEach((reason, i) => {
     policy.logRefusal({ warn: (details) => { fixes.push((details as { fix?: unknown }).fix) } }, `https://r${i}.example`, { allowed: false, reason }, {})
   })
