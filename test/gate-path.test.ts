@@ -5,25 +5,13 @@ import { corsPolicy } from '../plugins/cors.js'
 import { routePathsOf } from '../plugins/engine-gate.js'
 import { realtime } from '../plugins/realtime.js'
 import type { RealtimeOptions } from '../plugins/realtime-types.js'
-import { ALLOWED, client, connected, raw, startApp } from './helpers/realtime.js'
+import { ALLOWED, client, connected, raw, registrationError, startApp, type RegistrationSetup } from './helpers/realtime.js'
 
 const base: RealtimeOptions = { authenticate: () => undefined, isAdmin: () => false }
 
-/** Builds an app (routes before and after realtime), readies it, and returns the error, if any. */
-async function startupError (options: Partial<RealtimeOptions>, routes: { before?: (app: FastifyInstance) => void, after?: (app: FastifyInstance) => void } = {}): Promise<unknown> {
-  const app = Fastify()
-  try {
-    await app.register(corsPolicy, { origins: [ALLOWED] })
-    routes.before?.(app)
-    await app.register(realtime, { ...base, ...options })
-    routes.after?.(app)
-    await app.ready()
-  } catch (error) {
-    return error
-  } finally {
-    await app.close()
-  }
-  return undefined
+/** The error startup fails with for these realtime options and routes before/after it, if any. */
+async function startupError (options: Partial<RealtimeOptions>, routes: Pick<RegistrationSetup, 'before' | 'after'> = {}): Promise<unknown> {
+  return await registrationError({ ...base, ...options }, routes)
 }
 
 const ok = (): string => 'ok'

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Adapter, SessionAwareAdapter } from 'socket.io-adapter'
 import t from 'tap'
@@ -8,19 +7,13 @@ import { CorsConfigError } from '../lib/errors.js'
 import { corsPolicy } from '../plugins/cors.js'
 import { realtime } from '../plugins/realtime.js'
 import type { RealtimeOptions } from '../plugins/realtime-types.js'
-import type { LogLine, TestLike } from './helpers/realtime.js'
+import { logCollector, type LogLine, type TestLike } from './helpers/realtime.js'
 
 const base = { authenticate: () => undefined, isAdmin: () => false }
 
 /** A Fastify app with corsPolicy registered and its log lines collected. */
 async function appWithPolicy (t: TestLike, cors: CorsPolicyOptions = { origins: ['https://app.example'] }): Promise<{ app: FastifyInstance, logs: LogLine[] }> {
-  const logs: LogLine[] = []
-  const stream = new Writable({
-    write (chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString().split('\n')) if (line !== '') logs.push(JSON.parse(line) as LogLine)
-      callback()
-    }
-  })
+  const { logs, stream } = logCollector()
   const app = Fastify({ logger: { level: 'warn', stream } })
   t.teardown(() => app.close())
   await app.register(corsPolicy, cors)

@@ -4,26 +4,12 @@ import { CorsConfigError } from '../lib/errors.js'
 import { corsPolicy } from '../plugins/cors.js'
 import { realtime } from '../plugins/realtime.js'
 import type { RealtimeOptions } from '../plugins/realtime-types.js'
+import { registrationError } from './helpers/realtime.js'
 
 /** socket.io keeps its options private; the tests read them anyway. */
 const optsOf = (app: { io: object }): Record<string, unknown> => (app.io as unknown as { opts: Record<string, unknown> }).opts
 
 const base: RealtimeOptions = { authenticate: () => undefined, isAdmin: () => false }
-
-/** Registers realtime (after corsPolicy unless told otherwise) and returns the registration error. */
-async function registrationError (options: Record<string, unknown>, withCors = true): Promise<unknown> {
-  const app = Fastify()
-  try {
-    if (withCors) await app.register(corsPolicy, { origins: ['https://app.example'] })
-    await app.register(realtime, options as unknown as RealtimeOptions)
-    await app.ready()
-  } catch (error) {
-    return error
-  } finally {
-    await app.close()
-  }
-  return undefined
-}
 
 t.test('is a fastify-plugin named for fastify 5', async (t) => {
   const meta = (realtime as unknown as Record<symbol, { name: string, fastify: string }>)[Symbol.for('plugin-meta')]
@@ -31,7 +17,7 @@ t.test('is a fastify-plugin named for fastify 5', async (t) => {
 })
 
 t.test('without the CORS plugin registration fails and says to register it first', async (t) => {
-  const error = await registrationError({ ...base }, false)
+  const error = await registrationError({ ...base }, { cors: false })
   t.type(error, CorsConfigError)
   t.match((error as Error).message, /register corsPolicy first/)
 })

@@ -58,8 +58,8 @@ export interface StartOptions {
   closeOnTeardown?: boolean
 }
 
-/** A listening Fastify app on 127.0.0.1:0 with corsPolicy + realtime, and counters of what got through. */
-export async function startApp (t: TestLike, options: StartOptions = {}): Promise<RealtimeApp> {
+/** A pino destination stream that keeps every line it is given, parsed, in `logs`. */
+export function logCollector (): { logs: LogLine[], stream: Writable } {
   const logs: LogLine[] = []
   const stream = new Writable({
     write (chunk: Buffer, _encoding, callback) {
@@ -67,6 +67,38 @@ export async function startApp (t: TestLike, options: StartOptions = {}): Promis
       callback()
     }
   })
+  return { logs, stream }
+}
+
+export interface RegistrationSetup {
+  /** corsPolicy's options, or `false` not to register it. Default `{ origins: [ALLOWED] }`. */
+  cors?: CorsPolicyOptions | false
+  /** Runs before realtime is registered (routes, other plugins). */
+  before?: (app: FastifyInstance) => void
+  /** Runs after realtime is registered. */
+  after?: (app: FastifyInstance) => void
+}
+
+/** Registers corsPolicy and realtime with exactly `options`, readies and closes the app; returns the error it failed with, if any. */
+export async function registrationError (options: Record<string, unknown>, setup: RegistrationSetup = {}): Promise<unknown> {
+  const app = Fastify()
+  try {
+    if (setup.cors !== false) await app.register(corsPolicy, setup.cors ?? { origins: [ALLOWED] })
+    setup.before?.(app)
+    await app.register(realtime, options as unknown as RealtimeOptions)
+    setup.after?.(app)
+    await app.ready()
+  } catch (error) {
+    return error
+  } finally {
+    await app.close()
+  }
+  return undefined
+}
+
+/** A listening Fastify app on 127.0.0.1:0 with corsPolicy + realtime, and counters of what got through. */
+export async function startApp (t: TestLike, options: StartOptions = {}): Promise<RealtimeApp> {
+  const { logs, stream } = logCollector()
   const app = Fastify({ logger: { level: 'info', stream } })
   if (options.closeOnTeardown !== false) t.teardown(() => app.close())
   await app.register(corsPolicy, { origins: [ALLOWED], credentials: true, ...options.cors })
