@@ -86,6 +86,14 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
   // Here for the 404 handler and for routes registered before the plugin; `prepareRoute` puts the
   // same hook last on every later route.
   if (completeVary !== undefined) fastify.addHook('onSend', completeVary)
+  // A failing onSend hook sends its error response without running the onSend hooks again (fastify
+  // `lib/reply.js` wrapOnSendEnd → onErrorHook), keeping whatever Vary it had set: complete it here.
+  if (vary !== undefined) {
+    fastify.addHook('onError', (_request, reply, _error, done) => {
+      reply.header('vary', appendVary(reply.getHeader('vary'), vary))
+      done()
+    })
+  }
 }
 
 /**

@@ -140,6 +140,26 @@ t.test('one shared onSend array on two routes gets the Vary completer once per r
   }
 })
 
+t.test('an onSend hook that sets Vary and then fails still answers with Vary: Origin', async (t) => {
+  const failsAfterVary: onSendHookHandler = (_request, reply, _payload, done) => {
+    reply.header('vary', 'Accept')
+    done(new Error('onSend failed'))
+  }
+  const { app } = await build(t, {}, (app) => {
+    app.get('/route-fails', { onSend: failsAfterVary }, async () => 'never sent')
+    app.register(async (child) => {
+      child.addHook('onSend', failsAfterVary)
+      child.get('/child-fails', async () => 'never sent')
+    })
+  })
+  for (const url of ['/route-fails', '/child-fails']) {
+    const response = await app.inject({ method: 'GET', url, headers: { origin: APP } })
+    t.equal(response.statusCode, 500, url)
+    t.equal(response.headers.vary, 'Accept, Origin', url)
+    t.equal(response.headers['access-control-allow-origin'], APP, `${url}: the error keeps its grant, so the page can read it`)
+  }
+})
+
 t.test('a hijacked reply still carries Vary: Origin', async (t) => {
   const { app } = await build(t, {}, (app) => {
     app.get('/hijacked', async (_request, reply) => {
