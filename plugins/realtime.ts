@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module'
 import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie'
-import { Server as Engine } from 'engine.io'
+import { Server as Engine, type Socket as EngineSession, type Transport as EngineTransport } from 'engine.io'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
-import { OpenSet, type Closable } from '../lib/engine-http.js'
+import { OpenSet } from '../lib/engine-http.js'
 import { closestName } from '../lib/closest-name.js'
 import { cookieWarnings, refuseEntriesAnySiteCanUse } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
@@ -138,12 +138,21 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
 
   fastify.decorate('io', io)
   fastify.decorate('dashboard', createDashboard(dashboard))
-  const sessions = new OpenSet<Closable>()
-  engine.on('connection', (session: Closable) => { sessions.add(session) })
+  const sessions = new OpenSet<EngineSession>()
+  /** Transports of closed sessions whose close still waits for a poll (see `pendingClose`). */
+  const closingTransports = new OpenSet<EngineTransport>()
+  // One listener for every session (EventEmitter passes the session as `this`), not a closure each.
+  function keepClosingTransport (this: EngineSession): void {
+    if (pendingClose(this.transport) !== undefined) closingTransports.add(this.transport)
+  }
+  engine.on('connection', (session: EngineSession) => {
+    sessions.add(session)
+    session.once('close', keepClosingTransport)
+  })
   fastify.addHook('preClose', async () => {
     // Tell every socket (DISCONNECT packet) and let the clients close their connections, then cut the rest.
     // Closing engine.io sockets first instead would lose the packet of a polling client between two GETs
-    // and leave engine.io's 30 s polling close timer running; a peer that ignores the close frame would
+    // and leave more of engine.io's 30 s polling close timers to finish below; a peer that ignores the close frame would
     // hold the HTTP server open for ws's 30 s close timeout.
     gate.close() // first: no new session or upgrade from here on
     const deadline = Date.now() + shutdownGraceMs
@@ -152,8 +161,31 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     engine.close()
     await gate.upgrades.drained(deadline)
     for (const socket of gate.upgrades.values()) socket.destroy()
+    // No poll comes any more: end every close still waiting for one, so no engine.io timer outlives app.close().
+    for (const transport of [...sessions.values().map((session) => session.transport), ...closingTransports.values()]) pendingClose(transport)?.()
   })
   fastify.addHook('onClose', async () => { await io.close() })
+}
+
+/** The private close state of an engine.io polling transport (engine.io `build/transports/polling.js`). */
+interface PollingClose { shouldClose?: (() => void) | null }
+
+/**
+ * The close a polling transport is waiting to finish, as a function that finishes it now. engine.io's
+ * polling `doClose()` with no poll pending keeps the close (`shouldClose`) for the next poll, or for a
+ * 30 s timer; neither a later `close(true)` (`Transport.close()` returns while closing) nor the session's
+ * own close (socket `clearTransport()` only asks the transport to close) cuts that short. Finishing it
+ * is what the next poll would do (polling `send()`), minus the close packet: the timer is cleared and
+ * the session and transport close.
+ */
+function pendingClose (transport: EngineTransport): (() => void) | undefined {
+  const polling = transport as unknown as PollingClose
+  const finish = polling.shouldClose
+  if (typeof finish !== 'function') return undefined
+  return () => {
+    polling.shouldClose = null
+    finish()
+  }
 }
 
 /** Checks every option before the plugin has any effect; returns them over the defaults. */
