@@ -15,10 +15,8 @@ export interface GateLogger extends WarnLogger {
 export interface EngineGateOptions {
   policy: OriginPolicy
   engine: Engine
-  /** The engine.io path, as socket.io computed it (`io.path()`). */
-  path: string
-  /** engine.io's attach option: `false` serves `/socket.io?…` as well as `/socket.io/?…`. Default `true`. */
-  addTrailingSlash?: boolean | undefined
+  /** The URL prefix engine.io serves, from `gatePrefix()`. */
+  prefix: string
   /** engine.io's attach option: how long another `upgrade` listener has to answer an upgrade outside the path. Default 1000 ms. */
   destroyUpgradeTimeout?: number | undefined
   requireOrigin: boolean
@@ -62,13 +60,27 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
 /** The prefixes of every gate on a server, so that one gate leaves the upgrades of another's path alone. */
 const gatedPrefixes = new WeakMap<HttpServer, string[]>()
 
-export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions): EngineGate {
-  const { policy, engine, requireOrigin, log } = options
-  const prefix = enginePrefix(options.path, options.addTrailingSlash !== false)
+/**
+ * The URL prefix a gate for realtime's `path` and `addTrailingSlash` would serve, checked
+ * before the plugin has any effect: socket.io would crash on a `path` that is not a string (socket.io
+ * `dist/index.js` `path()` calls `v.replace`) and take an empty one for its default; the path must be a
+ * URL path.
+ */
+export function gatePrefix (path: unknown = '/socket.io', addTrailingSlash: unknown = true): string {
+  if (typeof path !== 'string' || path === '') {
+    throw new CorsConfigError('path', typeof path === 'string' ? 'is empty, not a URL path' : `${String(path)} is a ${typeof path}, not a URL path string`,
+      'pass a string such as `path: \'/socket.io\'`, or leave `path` out for the default /socket.io')
+  }
+  const prefix = enginePrefix(path, addTrailingSlash !== false)
   if (!PATH_SHAPE.test(prefix)) {
-    throw new CorsConfigError('path', `${JSON.stringify(options.path)} is not a URL path (it must start with "/" and have no query, fragment or whitespace)`,
+    throw new CorsConfigError('path', `${JSON.stringify(path)} is not a URL path (it must start with "/" and have no query, fragment or whitespace)`,
       'pass an absolute path such as `path: \'/socket.io\'`')
   }
+  return prefix
+}
+
+export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions): EngineGate {
+  const { policy, engine, prefix, requireOrigin, log } = options
   refuseRoutesUnder(fastify, prefix)
   const server = fastify.server
   const prefixes = gatedPrefixes.get(server) ?? []

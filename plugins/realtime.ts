@@ -10,7 +10,7 @@ import { cookieWarnings, refuseEntriesAnySiteCanUse } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { OriginPolicy } from '../lib/origin-policy.js'
 import { createDashboard } from './dashboard.js'
-import { gateEngine } from './engine-gate.js'
+import { gateEngine, gatePrefix } from './engine-gate.js'
 import type { Dashboard, RealtimeNamespace, RealtimeOptions, RealtimeServer, RealtimeSocket } from './realtime-types.js'
 import { socketGuard } from './socket-auth.js'
 
@@ -93,10 +93,11 @@ class RecoveryAdapter extends SessionAwareAdapter {
 }
 
 const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, options) => {
+  const { resolved, enginePrefix } = validate(fastify, options)
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
     shutdownGraceMs, maxNamespacesPerConnection, prefix, logLevel, logSerializers, ...serverOptions
-  } = validate(fastify, options) as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
+  } = resolved as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
   logOriginRisks(fastify, policy, allowAnyOrigin)
@@ -123,7 +124,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   })
   io.bind(engine)
   const gate = gateEngine(fastify, {
-    policy: fastify.originPolicy, engine, path: io.path(), addTrailingSlash: serverOptions.addTrailingSlash, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
+    policy: fastify.originPolicy, engine, prefix: enginePrefix, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
   })
 
   const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery })
@@ -188,8 +189,8 @@ function pendingClose (transport: EngineTransport): (() => void) | undefined {
   }
 }
 
-/** Checks every option before the plugin has any effect; returns them over the defaults. */
-function validate (fastify: FastifyInstance, options: RealtimeOptions): Resolved {
+/** Checks every option before the plugin has any effect; returns them over the defaults, and the URL prefix to gate. */
+function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolved: Resolved, enginePrefix: string } {
   if (!fastify.hasDecorator('originPolicy')) {
     throw new CorsConfigError('realtime', 'needs the origin policy of the corsPolicy plugin, which is not registered',
       'register corsPolicy first: `await app.register(corsPolicy, { origins })`, then `await app.register(realtime, …)`')
@@ -228,6 +229,7 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): Resolved
     if (value !== undefined) expectInteger(name, value, 1, MAX_TIMER_MS, 'a whole number of milliseconds, e.g. 20000')
   }
   if (resolved.maxHttpBufferSize !== undefined) expectInteger('maxHttpBufferSize', resolved.maxHttpBufferSize, 1, Number.MAX_SAFE_INTEGER, 'a whole number of bytes, e.g. 1e6')
+  const enginePrefix = gatePrefix(resolved.path, resolved.addTrailingSlash)
   if (fastify.originPolicy.config.allowlist.any !== resolved.allowAnyOrigin) {
     throw resolved.allowAnyOrigin
       ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
@@ -235,7 +237,7 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): Resolved
         'list the origins you trust in corsPolicy; or, if no socket is authenticated by cookies, pass `allowAnyOrigin: true` to realtime')
   }
   refuseEntriesAnySiteCanUse(fastify.originPolicy.config.allowlist, 'with the realtime plugin (browsers send cookies on every WebSocket upgrade whatever CORS says)')
-  return resolved
+  return { resolved, enginePrefix }
 }
 
 /** Logs the risks of the allowlist for cookie-authenticated sockets, skipping what corsPolicy already logged. */

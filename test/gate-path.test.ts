@@ -85,6 +85,22 @@ t.test('a path that is not a URL path is refused with a clear error', async (t) 
   }
 })
 
+t.test('a path that is not a non-empty string is refused before socket.io or any hook sees it, naming path and fix', async (t) => {
+  for (const path of [42, true, {}, null, '']) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(corsPolicy, { origins: [ALLOWED] })
+    const listeners = app.server.listenerCount('upgrade')
+    const error = await app.register(realtime, { ...base, path } as unknown as RealtimeOptions).ready().then(() => undefined, (error: unknown) => error)
+    t.type(error, CorsConfigError, `${String(path)}: a CorsConfigError, not socket.io's TypeError`)
+    t.equal((error as CorsConfigError).setting, 'path')
+    t.match((error as Error).message, path === '' ? /is empty, not a URL path/ : new RegExp(`is a ${typeof path}, not a URL path string`))
+    t.match((error as CorsConfigError).fix, /pass a string such as `path: '\/socket\.io'`/)
+    t.equal(app.server.listenerCount('upgrade'), listeners, 'no gate installed')
+    t.notOk(app.hasDecorator('parseCookie'), '@fastify/cookie not registered')
+  }
+})
+
 t.test('addTrailingSlash: false on both sides: polling and WebSocket clients connect, behind the gate', async (t) => {
   const { url, origin, counters } = await startApp(t, { realtime: { addTrailingSlash: false } })
   for (const transports of [['polling'], ['websocket'], ['polling', 'websocket']]) {
