@@ -61,12 +61,15 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
 const gatedPrefixes = new WeakMap<HttpServer, string[]>()
 
 /**
- * The URL prefix a gate for realtime's `path` and `addTrailingSlash` would serve, checked
+ * The URL prefix a gate for realtime's `path` and `addTrailingSlash` would serve on `server`, checked
  * before the plugin has any effect: socket.io would crash on a `path` that is not a string (socket.io
  * `dist/index.js` `path()` calls `v.replace`) and take an empty one for its default; the path must be a
- * URL path.
+ * URL path; and no other gate on the same HTTP server, whatever its encapsulation context (where
+ * `hasDecorator('io')` does not see it), may serve a prefix that overlaps it: both would take the same
+ * upgrades (each gate's `upgrade` listener hands them to its own engine.io) and one would never see its
+ * requests.
  */
-export function gatePrefix (path: unknown = '/socket.io', addTrailingSlash: unknown = true): string {
+export function gatePrefix (server: HttpServer, path: unknown = '/socket.io', addTrailingSlash: unknown = true): string {
   if (typeof path !== 'string' || path === '') {
     throw new CorsConfigError('path', typeof path === 'string' ? 'is empty, not a URL path' : `${String(path)} is a ${typeof path}, not a URL path string`,
       'pass a string such as `path: \'/socket.io\'`, or leave `path` out for the default /socket.io')
@@ -75,6 +78,11 @@ export function gatePrefix (path: unknown = '/socket.io', addTrailingSlash: unkn
   if (!PATH_SHAPE.test(prefix)) {
     throw new CorsConfigError('path', `${JSON.stringify(path)} is not a URL path (it must start with "/" and have no query, fragment or whitespace)`,
       'pass an absolute path such as `path: \'/socket.io\'`')
+  }
+  const taken = gatedPrefixes.get(server)?.find((other) => other.startsWith(prefix) || prefix.startsWith(other))
+  if (taken !== undefined) {
+    throw new CorsConfigError('path', `${prefix} overlaps ${taken}, served by another realtime registration on the same HTTP server (another encapsulation context): both would take the same requests and upgrades`,
+      'register realtime once and add namespaces with `app.io.of(name)`, or give each registration a `path` that does not start with the other\'s, e.g. `path: \'/chat\'`')
   }
   return prefix
 }

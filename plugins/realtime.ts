@@ -229,7 +229,7 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolv
     if (value !== undefined) expectInteger(name, value, 1, MAX_TIMER_MS, 'a whole number of milliseconds, e.g. 20000')
   }
   if (resolved.maxHttpBufferSize !== undefined) expectInteger('maxHttpBufferSize', resolved.maxHttpBufferSize, 1, Number.MAX_SAFE_INTEGER, 'a whole number of bytes, e.g. 1e6')
-  const enginePrefix = gatePrefix(resolved.path, resolved.addTrailingSlash)
+  const enginePrefix = gatePrefix(fastify.server, resolved.path, resolved.addTrailingSlash)
   if (fastify.originPolicy.config.allowlist.any !== resolved.allowAnyOrigin) {
     throw resolved.allowAnyOrigin
       ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
