@@ -229,6 +229,13 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolv
     if (value !== undefined) expectInteger(name, value, 1, MAX_TIMER_MS, 'a whole number of milliseconds, e.g. 20000')
   }
   if (resolved.maxHttpBufferSize !== undefined) expectInteger('maxHttpBufferSize', resolved.maxHttpBufferSize, 1, Number.MAX_SAFE_INTEGER, 'a whole number of bytes, e.g. 1e6')
+  // engine.io `attach()` with `destroyUpgrade: false` leaves an upgrade outside its path open for good if no
+  // other listener answers it; the HTTP server's timeouts no longer apply to a socket handed to `upgrade`
+  // listeners (Node `lib/_http_server.js`), so each such upgrade would hold a socket until the peer leaves.
+  if (resolved.destroyUpgrade !== undefined && resolved.destroyUpgrade !== true) {
+    throw new CorsConfigError('destroyUpgrade', `${describe(resolved.destroyUpgrade)} is refused: upgrades outside the Socket.IO path that no listener answers would stay open for good, each holding a socket`,
+      `remove destroyUpgrade; if another upgrade listener needs longer to answer, raise \`destroyUpgradeTimeout\` (ms, up to ${MAX_TIMER_MS})`)
+  }
   const enginePrefix = gatePrefix(fastify.server, resolved.path, resolved.addTrailingSlash)
   if (fastify.originPolicy.config.allowlist.any !== resolved.allowAnyOrigin) {
     throw resolved.allowAnyOrigin
