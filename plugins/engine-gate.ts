@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { enginePrefix, hasJsonpKey, hasSessionId, OpenSet, rawHttpResponse, type HttpAnswer } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { HeaderMap, OriginPolicy, WarnLogger } from '../lib/origin-policy.js'
+import { GATE_CODES } from '../lib/protocol.js'
 
 /** The part of a pino-style logger the gate needs. */
 export interface GateLogger extends WarnLogger {
@@ -23,14 +24,8 @@ export interface EngineGateOptions {
   log: GateLogger
 }
 
-/** The stable `code`s of the gate's own refusals (origin refusals are the policy's `ORIGIN_REFUSED`). */
-export const GATE_CODES = Object.freeze({
-  jsonp: 'JSONP_REFUSED',
-  crossSite: 'CROSS_SITE_REFUSED',
-  websocketVersion: 'WEBSOCKET_VERSION_UNSUPPORTED',
-  closing: 'SERVER_CLOSING',
-  failure: 'GATE_FAILURE'
-})
+/** The stable `code`s of the gate's own refusals; the table lives in lib/protocol.ts. */
+export { GATE_CODES }
 
 /**
  * Puts the origin policy in front of engine.io on every listening server. engine.io answers its path
