@@ -153,7 +153,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   fastify.addHook('preClose', async () => {
     // Tell every socket (DISCONNECT packet) and let the clients close their connections, then cut the rest.
     // Closing engine.io sockets first instead would lose the packet of a polling client between two GETs
-    // and leave more of engine.io's 30 s polling close timers to finish below; a peer that ignores the close frame would
+    // and put each polling session without a pending poll on engine.io's 30 s close timer; a peer that ignores the close frame would
     // hold the HTTP server open for ws's 30 s close timeout.
     gate.close() // first: no new session or upgrade from here on
     const deadline = Date.now() + shutdownGraceMs
@@ -231,7 +231,8 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolv
   if (resolved.maxHttpBufferSize !== undefined) expectInteger('maxHttpBufferSize', resolved.maxHttpBufferSize, 1, Number.MAX_SAFE_INTEGER, 'a whole number of bytes, e.g. 1e6')
   // engine.io `attach()` with `destroyUpgrade: false` leaves an upgrade outside its path open for good if no
   // other listener answers it; the HTTP server's timeouts no longer apply to a socket handed to `upgrade`
-  // listeners (Node `lib/_http_server.js`), so each such upgrade would hold a socket until the peer leaves.
+  // listeners (Node `lib/_http_server.js` `onParserExecuteCommon()` removes its timeout listener and frees
+  // the parser first), so each such upgrade would hold a socket until the peer leaves.
   if (resolved.destroyUpgrade !== undefined && resolved.destroyUpgrade !== true) {
     throw new CorsConfigError('destroyUpgrade', `${describe(resolved.destroyUpgrade)} is refused: upgrades outside the Socket.IO path that no listener answers would stay open for good, each holding a socket`,
       `remove destroyUpgrade; if another upgrade listener needs longer to answer, raise \`destroyUpgradeTimeout\` (ms, up to ${MAX_TIMER_MS})`)
