@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { enginePrefix, hasJsonpKey, hasSessionId, OpenSet, rawHttpResponse, type HttpAnswer } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { HeaderMap, OriginPolicy, WarnLogger } from '../lib/origin-policy.js'
+import { GATE_CODES } from '../lib/protocol.js'
 
 /** The part of a pino-style logger the gate needs. */
 export interface GateLogger extends WarnLogger {
@@ -15,24 +16,16 @@ export interface GateLogger extends WarnLogger {
 export interface EngineGateOptions {
   policy: OriginPolicy
   engine: Engine
-  /** The engine.io path, as socket.io computed it (`io.path()`). */
-  path: string
-  /** engine.io's attach option: `false` serves `/socket.io?…` as well as `/socket.io/?…`. Default `true`. */
-  addTrailingSlash?: boolean | undefined
+  /** The URL prefix engine.io serves, from `gatePrefix()`. */
+  prefix: string
   /** engine.io's attach option: how long another `upgrade` listener has to answer an upgrade outside the path. Default 1000 ms. */
   destroyUpgradeTimeout?: number | undefined
   requireOrigin: boolean
   log: GateLogger
 }
 
-/** The stable `code`s of the gate's own refusals (origin refusals are the policy's `ORIGIN_REFUSED`). */
-export const GATE_CODES = Object.freeze({
-  jsonp: 'JSONP_REFUSED',
-  crossSite: 'CROSS_SITE_REFUSED',
-  websocketVersion: 'WEBSOCKET_VERSION_UNSUPPORTED',
-  closing: 'SERVER_CLOSING',
-  failure: 'GATE_FAILURE'
-})
+/** The stable `code`s of the gate's own refusals; the table lives in lib/protocol.ts. */
+export { GATE_CODES }
 
 /**
  * Puts the origin policy in front of engine.io on every listening server. engine.io answers its path
@@ -62,13 +55,35 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
 /** The prefixes of every gate on a server, so that one gate leaves the upgrades of another's path alone. */
 const gatedPrefixes = new WeakMap<HttpServer, string[]>()
 
-export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions): EngineGate {
-  const { policy, engine, requireOrigin, log } = options
-  const prefix = enginePrefix(options.path, options.addTrailingSlash !== false)
+/**
+ * The URL prefix a gate for realtime's `path` and `addTrailingSlash` would serve on `server`, checked
+ * before the plugin has any effect: socket.io would crash on a `path` that is not a string (socket.io
+ * `dist/index.js` `path()` calls `v.replace`) and take an empty one for its default; the path must be a
+ * URL path; and no other gate on the same HTTP server, whatever its encapsulation context (where
+ * `hasDecorator('io')` does not see it), may serve a prefix that overlaps it: both would take the same
+ * upgrades (each gate's `upgrade` listener hands them to its own engine.io) and one would never see its
+ * requests.
+ */
+export function gatePrefix (server: HttpServer, path: unknown = '/socket.io', addTrailingSlash: unknown = true): string {
+  if (typeof path !== 'string' || path === '') {
+    throw new CorsConfigError('path', typeof path === 'string' ? 'is empty, not a URL path' : `${String(path)} is a ${typeof path}, not a URL path string`,
+      'pass a string such as `path: \'/socket.io\'`, or leave `path` out for the default /socket.io')
+  }
+  const prefix = enginePrefix(path, addTrailingSlash !== false)
   if (!PATH_SHAPE.test(prefix)) {
-    throw new CorsConfigError('path', `${JSON.stringify(options.path)} is not a URL path (it must start with "/" and have no query, fragment or whitespace)`,
+    throw new CorsConfigError('path', `${JSON.stringify(path)} is not a URL path (it must start with "/" and have no query, fragment or whitespace)`,
       'pass an absolute path such as `path: \'/socket.io\'`')
   }
+  const taken = gatedPrefixes.get(server)?.find((other) => other.startsWith(prefix) || prefix.startsWith(other))
+  if (taken !== undefined) {
+    throw new CorsConfigError('path', `${prefix} overlaps ${taken}, served by another realtime registration on the same HTTP server (another encapsulation context): both would take the same requests and upgrades`,
+      'register realtime once and add namespaces with `app.io.of(name)`, or give each registration a `path` that does not start with the other\'s, e.g. `path: \'/chat\'`')
+  }
+  return prefix
+}
+
+export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions): EngineGate {
+  const { policy, engine, prefix, requireOrigin, log } = options
   refuseRoutesUnder(fastify, prefix)
   const server = fastify.server
   const prefixes = gatedPrefixes.get(server) ?? []

@@ -70,6 +70,11 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
   authenticate: (handshake: SocketHandshake) => SocketUser | undefined | null | Promise<SocketUser | undefined | null>
   /** Whether a user may join the dashboard namespace; others get `connect_error` `forbidden`. Required. */
   isAdmin: (user: SocketUser) => boolean | Promise<boolean>
+  /**
+   * engine.io's option, only `true` (its default): `false` would leave upgrades outside the Socket.IO path
+   * that nobody answers open for good, so it is refused; give another listener more time with `destroyUpgradeTimeout`.
+   */
+  destroyUpgrade?: true
   /** Refuse engine.io requests that carry no `Origin` (non-browser clients). Default `false`. */
   requireOrigin?: boolean
   /**

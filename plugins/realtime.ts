@@ -1,16 +1,16 @@
 import { createRequire } from 'node:module'
 import fastifyCookie, { type FastifyCookieOptions } from '@fastify/cookie'
-import { Server as Engine } from 'engine.io'
+import { Server as Engine, type Socket as EngineSession, type Transport as EngineTransport } from 'engine.io'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
-import { OpenSet, type Closable } from '../lib/engine-http.js'
+import { OpenSet } from '../lib/engine-http.js'
 import { closestName } from '../lib/closest-name.js'
 import { cookieWarnings, refuseEntriesAnySiteCanUse } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { OriginPolicy } from '../lib/origin-policy.js'
 import { createDashboard } from './dashboard.js'
-import { gateEngine } from './engine-gate.js'
+import { gateEngine, gatePrefix } from './engine-gate.js'
 import type { Dashboard, RealtimeNamespace, RealtimeOptions, RealtimeServer, RealtimeSocket } from './realtime-types.js'
 import { socketGuard } from './socket-auth.js'
 
@@ -93,10 +93,11 @@ class RecoveryAdapter extends SessionAwareAdapter {
 }
 
 const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, options) => {
+  const { resolved, enginePrefix } = validate(fastify, options)
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
     shutdownGraceMs, maxNamespacesPerConnection, prefix, logLevel, logSerializers, ...serverOptions
-  } = validate(fastify, options) as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
+  } = resolved as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
   logOriginRisks(fastify, policy, allowAnyOrigin)
@@ -123,7 +124,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   })
   io.bind(engine)
   const gate = gateEngine(fastify, {
-    policy: fastify.originPolicy, engine, path: io.path(), addTrailingSlash: serverOptions.addTrailingSlash, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
+    policy: fastify.originPolicy, engine, prefix: enginePrefix, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
   })
 
   const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery })
@@ -138,12 +139,21 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
 
   fastify.decorate('io', io)
   fastify.decorate('dashboard', createDashboard(dashboard))
-  const sessions = new OpenSet<Closable>()
-  engine.on('connection', (session: Closable) => { sessions.add(session) })
+  const sessions = new OpenSet<EngineSession>()
+  /** Transports of closed sessions whose close still waits for a poll (see `pendingClose`). */
+  const closingTransports = new OpenSet<EngineTransport>()
+  // One listener for every session (EventEmitter passes the session as `this`), not a closure each.
+  function keepClosingTransport (this: EngineSession): void {
+    if (pendingClose(this.transport) !== undefined) closingTransports.add(this.transport)
+  }
+  engine.on('connection', (session: EngineSession) => {
+    sessions.add(session)
+    session.once('close', keepClosingTransport)
+  })
   fastify.addHook('preClose', async () => {
     // Tell every socket (DISCONNECT packet) and let the clients close their connections, then cut the rest.
     // Closing engine.io sockets first instead would lose the packet of a polling client between two GETs
-    // and leave engine.io's 30 s polling close timer running; a peer that ignores the close frame would
+    // and put each polling session without a pending poll on engine.io's 30 s close timer; a peer that ignores the close frame would
     // hold the HTTP server open for ws's 30 s close timeout.
     gate.close() // first: no new session or upgrade from here on
     const deadline = Date.now() + shutdownGraceMs
@@ -152,12 +162,35 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     engine.close()
     await gate.upgrades.drained(deadline)
     for (const socket of gate.upgrades.values()) socket.destroy()
+    // No poll comes any more: end every close still waiting for one, so no engine.io timer outlives app.close().
+    for (const transport of [...sessions.values().map((session) => session.transport), ...closingTransports.values()]) pendingClose(transport)?.()
   })
   fastify.addHook('onClose', async () => { await io.close() })
 }
 
-/** Checks every option before the plugin has any effect; returns them over the defaults. */
-function validate (fastify: FastifyInstance, options: RealtimeOptions): Resolved {
+/** The private close state of an engine.io polling transport (engine.io `build/transports/polling.js`). */
+interface PollingClose { shouldClose?: (() => void) | null }
+
+/**
+ * The close a polling transport is waiting to finish, as a function that finishes it now. engine.io's
+ * polling `doClose()` with no poll pending keeps the close (`shouldClose`) for the next poll, or for a
+ * 30 s timer; neither a later `close(true)` (`Transport.close()` returns while closing) nor the session's
+ * own close (socket `clearTransport()` only asks the transport to close) cuts that short. Finishing it
+ * is what the next poll would do (polling `send()`), minus the close packet: the timer is cleared and
+ * the session and transport close.
+ */
+function pendingClose (transport: EngineTransport): (() => void) | undefined {
+  const polling = transport as unknown as PollingClose
+  const finish = polling.shouldClose
+  if (typeof finish !== 'function') return undefined
+  return () => {
+    polling.shouldClose = null
+    finish()
+  }
+}
+
+/** Checks every option before the plugin has any effect; returns them over the defaults, and the URL prefix to gate. */
+function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolved: Resolved, enginePrefix: string } {
   if (!fastify.hasDecorator('originPolicy')) {
     throw new CorsConfigError('realtime', 'needs the origin policy of the corsPolicy plugin, which is not registered',
       'register corsPolicy first: `await app.register(corsPolicy, { origins })`, then `await app.register(realtime, …)`')
@@ -196,6 +229,15 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): Resolved
     if (value !== undefined) expectInteger(name, value, 1, MAX_TIMER_MS, 'a whole number of milliseconds, e.g. 20000')
   }
   if (resolved.maxHttpBufferSize !== undefined) expectInteger('maxHttpBufferSize', resolved.maxHttpBufferSize, 1, Number.MAX_SAFE_INTEGER, 'a whole number of bytes, e.g. 1e6')
+  // engine.io `attach()` with `destroyUpgrade: false` leaves an upgrade outside its path open for good if no
+  // other listener answers it; the HTTP server's timeouts no longer apply to a socket handed to `upgrade`
+  // listeners (Node `lib/_http_server.js` `onParserExecuteCommon()` removes its timeout listener and frees
+  // the parser first), so each such upgrade would hold a socket until the peer leaves.
+  if (resolved.destroyUpgrade !== undefined && resolved.destroyUpgrade !== true) {
+    throw new CorsConfigError('destroyUpgrade', `${describe(resolved.destroyUpgrade)} is refused: upgrades outside the Socket.IO path that no listener answers would stay open for good, each holding a socket`,
+      `remove destroyUpgrade; if another upgrade listener needs longer to answer, raise \`destroyUpgradeTimeout\` (ms, up to ${MAX_TIMER_MS})`)
+  }
+  const enginePrefix = gatePrefix(fastify.server, resolved.path, resolved.addTrailingSlash)
   if (fastify.originPolicy.config.allowlist.any !== resolved.allowAnyOrigin) {
     throw resolved.allowAnyOrigin
       ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
@@ -203,7 +245,7 @@ function validate (fastify: FastifyInstance, options: RealtimeOptions): Resolved
         'list the origins you trust in corsPolicy; or, if no socket is authenticated by cookies, pass `allowAnyOrigin: true` to realtime')
   }
   refuseEntriesAnySiteCanUse(fastify.originPolicy.config.allowlist, 'with the realtime plugin (browsers send cookies on every WebSocket upgrade whatever CORS says)')
-  return resolved
+  return { resolved, enginePrefix }
 }
 
 /** Logs the risks of the allowlist for cookie-authenticated sockets, skipping what corsPolicy already logged. */

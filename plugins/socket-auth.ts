@@ -2,13 +2,10 @@ import type { FastifyInstance } from 'fastify'
 import { Socket } from 'socket.io'
 import type { RealtimeNamespace, RealtimeOptions, RealtimeSocket, SocketHandshake, SocketUser } from './realtime-types.js'
 
-/** Stable `connect_error` messages a client can switch on. */
-export const CONNECT_ERRORS = Object.freeze({
-  unauthorized: 'unauthorized',
-  forbidden: 'forbidden',
-  serverError: 'server-error',
-  tooManyNamespaces: 'too-many-namespaces'
-})
+import { CONNECT_ERRORS } from '../lib/protocol.js'
+
+/** Stable `connect_error` messages a client can switch on; the table lives in lib/protocol.ts. */
+export { CONNECT_ERRORS }
 
 /** What the checks decided for one CONNECT: the user, or the `connect_error` code refusing it. */
 type Verdict = { user: SocketUser, refusal?: undefined } | { user?: undefined, refusal: string }

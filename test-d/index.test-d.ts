@@ -1,7 +1,8 @@
 import Fastify from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import {
-  corsPolicy, createOriginPolicy, CorsConfigError, OriginPolicy,
+  CONNECT_ERRORS, corsPolicy, createOriginPolicy, CorsConfigError, GATE_CODES, MAX_ORIGIN_LENGTH, ORIGIN_REFUSED, OriginPolicy,
+  type ConnectErrorCode, type GateCode,
   type AllowReason, type CorsPolicyOptions, type CorsVerdict, type OriginDecision, type RefusalMode, type RefusalReason
 } from 'fastify-cors-io'
 
@@ -52,3 +53,12 @@ const error = new CorsConfigError('maxAge', 'is too large', 'use 600')
 expectType<'FST_CORS_IO_INVALID_CONFIG'>(error.code)
 expectType<string>(error.setting)
 expectType<string>(error.fix)
+
+// The protocol tables: literal codes a client can switch on.
+expectType<'too-many-namespaces'>(CONNECT_ERRORS.tooManyNamespaces)
+expectAssignable<ConnectErrorCode>(CONNECT_ERRORS.unauthorized)
+expectType<'SERVER_CLOSING'>(GATE_CODES.closing)
+expectAssignable<GateCode>(GATE_CODES.jsonp)
+expectError<GateCode>('NOT_A_CODE')
+expectType<'ORIGIN_REFUSED'>(ORIGIN_REFUSED)
+expectType<number>(MAX_ORIGIN_LENGTH)

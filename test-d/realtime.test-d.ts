@@ -36,6 +36,7 @@ app.io.on('connection', (socket) => {
 // Options the plugin owns do not compile.
 expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, cors: { origin: '*' } }))
 expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, allowRequest: () => {} }))
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, destroyUpgrade: false }))
 // authenticate and isAdmin are required.
 expectError(app.register(realtime, { isAdmin: () => true }))
 

@@ -73,6 +73,59 @@ t.test('a path that is not a URL path is refused with a clear error', async (t) 
   }
 })
 
+t.test('a path that is not a non-empty string is refused before socket.io or any hook sees it, naming path and fix', async (t) => {
+  for (const path of [42, true, {}, null, '']) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(corsPolicy, { origins: [ALLOWED] })
+    const listeners = app.server.listenerCount('upgrade')
+    const error = await app.register(realtime, { ...base, path } as unknown as RealtimeOptions).ready().then(() => undefined, (error: unknown) => error)
+    t.type(error, CorsConfigError, `${String(path)}: a CorsConfigError, not socket.io's TypeError`)
+    t.equal((error as CorsConfigError).setting, 'path')
+    t.match((error as Error).message, path === '' ? /is empty, not a URL path/ : new RegExp(`is a ${typeof path}, not a URL path string`))
+    t.match((error as CorsConfigError).fix, /pass a string such as `path: '\/socket\.io'`/)
+    t.equal(app.server.listenerCount('upgrade'), listeners, 'no gate installed')
+    t.notOk(app.hasDecorator('parseCookie'), '@fastify/cookie not registered')
+  }
+})
+
+t.test('realtime in two sibling contexts with the same or an overlapping path: the second fails before any effect; other paths are fine', async (t) => {
+  const cases: Array<[Partial<RealtimeOptions>, Partial<RealtimeOptions>, RegExp | undefined]> = [
+    [{}, {}, /\/socket\.io\/ overlaps \/socket\.io\//],
+    [{ path: '/rt' }, { path: '/rt/' }, /\/rt\/ overlaps \/rt\//],
+    [{ path: '/rt', addTrailingSlash: false }, { path: '/rt2' }, /\/rt2\/ overlaps \/rt,/],
+    [{ path: '/rt/live' }, { path: '/rt', addTrailingSlash: false }, /\/rt overlaps \/rt\/live\//],
+    [{ path: '/one' }, { path: '/two' }, undefined],
+    [{ path: '/rt' }, { path: '/rt2' }, undefined]
+  ]
+  for (const [first, second, overlap] of cases) {
+    const app = Fastify()
+    t.teardown(() => app.close())
+    await app.register(corsPolicy, { origins: [ALLOWED] })
+    await app.register(async (child) => { await child.register(realtime, { ...base, ...first }) })
+    const listeners = app.server.listenerCount('upgrade')
+    const engines: unknown[] = []
+    app.register(async (child) => {
+      await child.register(realtime, { ...base, ...second })
+      engines.push(child.io.engine)
+    })
+    const error = await app.ready().then(() => undefined, (error: unknown) => error)
+    const what = `${JSON.stringify(first)} then ${JSON.stringify(second)}`
+    if (overlap === undefined) {
+      t.equal(error, undefined, `${what}: both registered`)
+      t.equal(engines.length, 1)
+      continue
+    }
+    t.type(error, CorsConfigError, what)
+    t.equal((error as CorsConfigError).setting, 'path')
+    t.match((error as Error).message, overlap)
+    t.match((error as Error).message, /another realtime registration on the same HTTP server/)
+    t.match((error as CorsConfigError).fix, /register realtime once .*or give each registration a `path` that does not start with the other's/)
+    t.equal(app.server.listenerCount('upgrade'), listeners, 'no second gate installed')
+    t.same(engines, [], 'no second Socket.IO server')
+  }
+})
+
 t.test('addTrailingSlash: false on both sides: polling and WebSocket clients connect, behind the gate', async (t) => {
   const { url, origin, counters } = await startApp(t, { realtime: { addTrailingSlash: false } })
   for (const transports of [['polling'], ['websocket'], ['polling', 'websocket']]) {

@@ -77,6 +77,22 @@ t.test('booleans, functions, the dashboard namespace and cookiePlugin are type-c
   }
 })
 
+t.test('destroyUpgrade other than true is refused before any effect, pointing at destroyUpgradeTimeout; true passes', async (t) => {
+  for (const value of [false, 'no', 0]) {
+    const { app } = await appWithPolicy(t)
+    const listeners = app.server.listenerCount('upgrade')
+    const error = await app.register(realtime, { ...base, destroyUpgrade: value } as unknown as RealtimeOptions).ready().then(() => undefined, (error: unknown) => error)
+    t.type(error, CorsConfigError, `destroyUpgrade: ${String(value)}`)
+    t.equal((error as CorsConfigError).setting, 'destroyUpgrade')
+    t.match((error as Error).message, /is refused: upgrades outside the Socket\.IO path that no listener answers would stay open for good/)
+    t.match((error as CorsConfigError).fix, /remove destroyUpgrade; if another upgrade listener needs longer to answer, raise `destroyUpgradeTimeout`/)
+    t.equal(app.server.listenerCount('upgrade'), listeners, 'no gate installed')
+  }
+  const { app } = await appWithPolicy(t)
+  await app.register(realtime, { ...base, destroyUpgrade: true })
+  t.ok(app.hasDecorator('io'), 'destroyUpgrade: true, engine.io\'s default, is accepted')
+})
+
 t.test('the defaults apply to options left out or undefined; server options and register options pass', async (t) => {
   const { app } = await appWithPolicy(t)
   await app.register(realtime, { ...base, recoveryWindowMs: undefined, pingInterval: 5000, prefix: '/x', logLevel: 'warn' } as RealtimeOptions)
