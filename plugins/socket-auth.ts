@@ -57,6 +57,7 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
   /** Verdicts reached before the socket existed (recovery, the bound), for the middleware to apply. */
   const decided = new WeakMap<RealtimeSocket, Verdict>()
   let warnedNonUser = false
+  let warnedNonBoolean = false
 
   const stateOf = (connection: Connection): ConnectionState => {
     let state = connections.get(connection)
@@ -98,7 +99,12 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
     if (namespace !== dashboardNamespace) return { user }
     const admin = await attempt('isAdmin', { namespace, userId: user.id }, () => isAdmin(user))
     if (!('value' in admin)) return admin
-    return admin.value ? { user } : { refusal: CONNECT_ERRORS.forbidden }
+    if (admin.value === true) return { user }
+    if (admin.value !== false && !warnedNonBoolean) {
+      warnedNonBoolean = true
+      fastify.log.warn({ type: typeof admin.value }, `isAdmin returned a value of type ${typeof admin.value}, not a boolean; only true admits, so such connections are refused as forbidden`)
+    }
+    return { refusal: CONNECT_ERRORS.forbidden }
   }
 
   const overBound = (state: ConnectionState, client: Client): Verdict => {

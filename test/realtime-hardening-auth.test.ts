@@ -22,6 +22,21 @@ t.test('authenticate returning anything but a user refuses with "unauthorized", 
   t.match(warnings[0], { type: 'boolean', msg: /authenticate returned a value of type boolean, not a user/ })
 })
 
+t.test('isAdmin admits only on true: a truthy non-boolean refuses with "forbidden", and warns once naming the type', async (t) => {
+  let answer: unknown
+  const { origin, logs } = await startApp(t, { realtime: { isAdmin: () => answer as boolean } })
+  for (const value of ['false', { admin: false }, 1, 'yes']) {
+    answer = value
+    const error = await connectError(client(t, `${origin}/admin`, opts('admin-token')))
+    t.equal(error.message, 'forbidden', `${JSON.stringify(value)} is not true`)
+  }
+  answer = true
+  await connected(client(t, `${origin}/admin`, opts('admin-token')))
+  const warnings = logs.filter((line) => line.level === 40 && /^isAdmin returned/.test(line.msg))
+  t.equal(warnings.length, 1, 'one warning, not one per connection')
+  t.match(warnings[0], { type: 'string' })
+})
+
 t.test('a null or undefined user refuses without a warning', async (t) => {
   const { origin, logs } = await startApp(t, { realtime: { authenticate: (handshake) => handshake.auth.token === 'null' ? null : undefined } })
   t.equal((await connectError(client(t, origin, opts('null')))).message, 'unauthorized')
