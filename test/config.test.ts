@@ -325,7 +325,7 @@ t.test('http:// origins and wildcards do not warn without credentials', async (t
   t.same(resolveCorsConfig({ origins: ['http://b.example', 'https://*.example.com'] }, NO_ENV).warnings, [])
 })
 
-const ARBITRARY_PATTERNS = [/.*/, /.+/, /https?:\/\/.+/, /https:\/\/.*/, /https?:\/\/[a-z0-9.-]+(:\d+)?/, /https?:\/\/[^/]+/, /https:\/\/[\w-]+(\.[\w-]+)+:\d+/]
+const ARBITRARY_PATTERNS = [/.*/, /.+/, /https?:\/\/.+/, /https:\/\/.*/, /https?:\/\/[a-z0-9.-]+(:\d+)?/, /https?:\/\/[^/]+/, /https:\/\/[\w.-]+:\d+/]
 
 t.test('a RegExp that admits arbitrary origins is refused with credentials, naming the entry and the fix', async (t) => {
   for (const pattern of ARBITRARY_PATTERNS) {
