@@ -152,7 +152,7 @@ export function refuseEntriesAnySiteCanUse (allowlist: Allowlist, where: string)
         'pin the host, e.g. /https:\\/\\/pr-\\d+\\.preview\\.example\\.com/, or list exact origins')
     }
     if (pattern.namesNoDomain !== undefined) {
-      throw new CorsConfigError(`origins entry ${pattern.text}`, `matches origins on public names (e.g. ${pattern.namesNoDomain}) but writes out no registrable domain, so ${where} it would admit any such site but for the rule that a RegExp admits only the registrable domains its source names; it admits none of them`,
+      throw new CorsConfigError(`origins entry ${pattern.text}`, `matches origins on public names (e.g. ${pattern.namesNoDomain}) but writes out no registrable domain; a RegExp admits only domains its source names, so it admits none of them (refused ${where}, so that the mistake shows at start-up)`,
         'name your domain in it with escaped dots, e.g. /https:\\/\\/[a-z0-9-]+\\.example\\.com/, or list exact origins')
     }
   }
