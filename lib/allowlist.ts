@@ -1,6 +1,7 @@
-import { getPublicSuffix } from 'tldts'
+import safeRegex from 'safe-regex2'
+import { getPublicSuffix, parse } from 'tldts'
 import { CorsConfigError } from './errors.js'
-import { MAX_ORIGIN_LENGTH } from './origin-matcher.js'
+import { MAX_ORIGIN_LENGTH, TLDTS_OPTIONS } from './origin-matcher.js'
 
 /** One configured entry: an origin, a `scheme://*.domain[:port]` wildcard, `*`, or a RegExp. */
 export type AllowlistEntry = string | RegExp
@@ -20,6 +21,16 @@ export interface PatternEntry {
   readonly text: string
   /** The user's RegExp wrapped as `^(?:…)$`, so it must match the whole origin. */
   readonly anchored: RegExp
+  /**
+   * The source as text to find domain names in: lowercase, with the escapes `\\.`, `\\-`, `\\/`
+   * undone. A match admits an origin only if its registrable domain is written out here.
+   */
+  readonly literal: string
+  /**
+   * An origin on a public name the RegExp matches although its source names no registrable domain:
+   * every such origin is refused when decided, so the entry is a mistake (e.g. `/https:\/\/\w+\.com/`).
+   */
+  readonly namesNoDomain?: string
   /**
    * Origins on reserved names nobody can own, under two unrelated top-level domains, that the
    * RegExp admits: it pins no domain, so it admits any attacker's origin too.
@@ -43,9 +54,16 @@ const WILDCARD_PLACEHOLDER = 'wildcard-label-placeholder'
  * Origins nobody can own, per reserved top-level domain (RFC 2606 §2, RFC 6761 §6.2, §6.4, §6.5),
  * in the shapes a loose RegExp admits: short host, many labels, a port, http and https.
  */
-const UNOWNABLE_PROBES: ReadonlyArray<readonly string[]> = ['invalid', 'test', 'example'].map((tld) =>
-  ['https', 'http'].flatMap((scheme) => [`a.${tld}`, `x-1.b.c.d.e.f.${tld}`].flatMap((host) =>
+const UNOWNABLE_PROBES = probes(['invalid', 'test', 'example'])
+/** The same shapes on public top-level domains, where anyone can register a name. */
+const PUBLIC_PROBES = probes(['com', 'net', 'org', 'io', 'dev']).flat()
+/** Runs of host characters with at least one dot: the domain names a RegExp's source writes out. */
+const WRITTEN_NAMES = /[a-z0-9-]+(?:\.[a-z0-9-]+)+/g
+
+function probes (tlds: readonly string[]): ReadonlyArray<readonly string[]> {
+  return tlds.map((tld) => ['https', 'http'].flatMap((scheme) => [`a.${tld}`, `x-1.b.c.d.e.f.${tld}`].flatMap((host) =>
     ['', ':8080', ':8443', ':3000'].map((port) => `${scheme}://${host}${port}`))))
+}
 
 /**
  * Parses and normalizes an allowlist once, at start-up. Throws `CorsConfigError` naming the entry,
@@ -182,10 +200,51 @@ function parsePattern (pattern: RegExp): PatternEntry {
     throw new CorsConfigError(`origins entry ${text}`, 'has the g or y flag, which makes RegExp#test remember its last position and alternate between true and false',
       `drop the flag: /${pattern.source}/${pattern.flags.replace(/[gy]/g, '')}`)
   }
+  // Star height above 1 (a repeated group that itself repeats) backtracks exponentially in V8, and a
+  // RegExp runs on the event loop: one crafted Origin would stall every request (OWASP "Regular
+  // expression Denial of Service - ReDoS"). Refused whatever the credentials.
+  if (!safeRegex(withoutOptionalGroups(pattern.source), { limit: Infinity })) {
+    throw new CorsConfigError(`origins entry ${text}`, 'has nested quantifiers (a repeated group with a repetition inside, such as (\\w+\\.?)+), or syntax safe-regex2 cannot check: matching it can backtrack exponentially, so one request with a crafted Origin could stall the server',
+      'repeat a character class instead of a group, e.g. /https:\\/\\/[a-z0-9.-]+\\.example\\.com/, or list exact origins')
+  }
   const anchored = new RegExp(`^(?:${pattern.source})$`, pattern.flags)
+  const literal = pattern.source.replace(/\\([\s\S])/g, (escape, char: string) => '.-/'.includes(char) ? char : escape).toLowerCase()
   const admitted = UNOWNABLE_PROBES.map((probes) => probes.find((probe) => anchored.test(probe)))
     .filter((probe) => probe !== undefined)
-  return Object.freeze(admitted.length >= 2 ? { text, anchored, admitsAnyDomain: Object.freeze([admitted[0], admitted[1]] as const) } : { text, anchored })
+  const namesDomain = (literal.match(WRITTEN_NAMES) ?? []).some((name) => {
+    const parsed = parse(name, TLDTS_OPTIONS)
+    return parsed.domain !== null && (parsed.isIcann === true || parsed.isPrivate === true)
+  })
+  const unnamed = namesDomain ? undefined : PUBLIC_PROBES.find((probe) => anchored.test(probe))
+  return Object.freeze({
+    text,
+    anchored,
+    literal,
+    ...(admitted.length >= 2 ? { admitsAnyDomain: Object.freeze([admitted[0], admitted[1]] as const) } : {}),
+    ...(unnamed === undefined ? {} : { namesNoDomain: unnamed })
+  })
+}
+
+/**
+ * `source` without the `?` of its groups, for safe-regex2, which counts `(:\\d+)?` as a star
+ * inside a star: a group taken at most once repeats nothing, so it cannot nest a repetition.
+ */
+function withoutOptionalGroups (source: string): string {
+  let out = ''
+  let inClass = false
+  for (let i = 0; i < source.length; i++) {
+    const char = source[i]
+    if (char === '\\') {
+      out += source.slice(i, i + 2)
+      i++
+      continue
+    }
+    out += char
+    if (inClass) inClass = char !== ']'
+    else if (char === '[') inClass = true
+    else if (char === ')' && source[i + 1] === '?') i += source[i + 2] === '?' ? 2 : 1
+  }
+  return out
 }
 
 function describeValue (value: unknown): string {

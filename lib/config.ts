@@ -140,7 +140,8 @@ function refuseReflection (allowlist: Allowlist): void {
 
 /**
  * Refuses entries that admit origins anyone can obtain (a RegExp matching any domain, a wildcard on
- * a public suffix) where cookies reach allowed origins: with credentials, and with the realtime
+ * a public suffix), and RegExps for public names that name no domain (each of their matches would be
+ * refused as `foreign-domain`: a mistake better found at start-up), where cookies reach allowed origins: with credentials, and with the realtime
  * plugin, since browsers send cookies on every WebSocket upgrade whatever CORS says.
  */
 export function refuseEntriesAnySiteCanUse (allowlist: Allowlist, where: string): void {
@@ -149,6 +150,10 @@ export function refuseEntriesAnySiteCanUse (allowlist: Allowlist, where: string)
       const [first, second] = pattern.admitsAnyDomain
       throw new CorsConfigError(`origins entry ${pattern.text}`, `admits origins on any domain (it matches ${first} and ${second}, reserved names nobody owns), so ${where} any site could act as your users`,
         'pin the host, e.g. /https:\\/\\/pr-\\d+\\.preview\\.example\\.com/, or list exact origins')
+    }
+    if (pattern.namesNoDomain !== undefined) {
+      throw new CorsConfigError(`origins entry ${pattern.text}`, `matches origins on public names (e.g. ${pattern.namesNoDomain}) but writes out no registrable domain; a RegExp admits only domains its source names, so it admits none of them (refused ${where}, so that the mistake shows at start-up)`,
+        'name your domain in it with escaped dots, e.g. /https:\\/\\/[a-z0-9-]+\\.example\\.com/, or list exact origins')
     }
   }
   for (const wildcard of allowlist.wildcards) {

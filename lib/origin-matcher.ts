@@ -1,3 +1,4 @@
+import { getDomain, getPublicSuffix } from 'tldts'
 import type { Allowlist } from './allowlist.js'
 import { BoundedMap } from './bounded-map.js'
 
@@ -9,8 +10,11 @@ export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any'
  * - `non-canonical`: not what a browser sends, but it normalizes to an allowed origin (`entry`)
  * - `scheme-differs` / `port-differs`: the host is listed (`entry`) with another scheme or port
  * - `not-listed`: well-formed and simply not in the allowlist
+ * - `foreign-domain`: a wildcard or RegExp (`entry`) matches it, but its registrable domain is not the
+ *   one the entry names (a public suffix below the wildcard's domain, or a domain the RegExp does not
+ *   write out), so whoever registered that domain controls it
  */
-export type RefusalReason = 'absent' | 'too-long' | 'malformed' | 'non-canonical' | 'scheme-differs' | 'port-differs' | 'not-listed'
+export type RefusalReason = 'absent' | 'too-long' | 'malformed' | 'non-canonical' | 'scheme-differs' | 'port-differs' | 'not-listed' | 'foreign-domain'
 
 export interface OriginAllowed {
   readonly allowed: true
@@ -55,6 +59,16 @@ export const MAX_ORIGIN_LENGTH = 'https://'.length + 253 + ':65535'.length
  */
 const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9!"$&'()*+,;=_`{}~.-]+|\[[0-9a-f:.]+\])(?::(0|[1-9]\d{0,4}))?$/
 const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
+/** The Public Suffix List's private section counts: anyone can register under `github.io` or `s3.amazonaws.com`. */
+export const TLDTS_OPTIONS = Object.freeze({ allowPrivateDomains: true })
+/**
+ * Top-level domains reserved so that no one can register under them (RFC 2606 §2, RFC 6761 §6.2–6.5):
+ * like IP addresses and single-label names, their hosts need not be named by a RegExp.
+ */
+const SPECIAL_USE_TLDS = new Set(['example', 'invalid', 'localhost', 'test'])
+/** What may precede or follow a name written in a RegExp's source without making it part of a longer name. */
+const NAME_CONTINUES_BEFORE = /[a-z0-9_\\-]$/
+const NAME_CONTINUES_AFTER = /^\.?[a-z0-9_-]/
 const HTTP_PREFIX = /^https?:\/\//i
 const DEFAULT_PORT: Readonly<Record<string, string>> = { http: '80', https: '443' }
 
@@ -80,7 +94,7 @@ export class OriginMatcher {
   /** The longest suffix in `#wildcards`, and the most labels (dots) one has. */
   readonly #maxSuffixLength: number = 0
   readonly #maxSuffixLabels: number = 0
-  readonly #patterns: ReadonlyArray<{ anchored: RegExp, decision: OriginAllowed }>
+  readonly #patterns: ReadonlyArray<{ anchored: RegExp, literal: string, decision: OriginAllowed, foreign: OriginRefused }>
   /** Exact entries by host, to explain a refusal that differs only in scheme or port. */
   readonly #exactByHost = new Map<string, string[]>()
   readonly #cache: BoundedMap<string, OriginDecision>
@@ -102,7 +116,8 @@ export class OriginMatcher {
       this.#maxSuffixLength = Math.max(this.#maxSuffixLength, suffix.length)
       this.#maxSuffixLabels = Math.max(this.#maxSuffixLabels, suffix.split('.').length - 1)
     }
-    this.#patterns = allowlist.patterns.map((pattern) => ({ anchored: pattern.anchored, decision: allowed('pattern', pattern.text) }))
+    this.#patterns = allowlist.patterns.map((pattern) =>
+      ({ anchored: pattern.anchored, literal: pattern.literal, decision: allowed('pattern', pattern.text), foreign: refused('foreign-domain', pattern.text) }))
     Object.freeze(this)
   }
 
@@ -124,26 +139,43 @@ export class OriginMatcher {
     if (exact !== undefined) return exact
     const cached = this.#cache.get(origin)
     if (cached !== undefined) return cached
-    const decision = this.#matchWildcard(origin) ?? this.#matchPattern(origin) ?? this.#explain(origin)
+    const decision = this.#match(origin) ?? this.#explain(origin)
     this.#cache.set(origin, decision)
     return decision
   }
 
-  #matchWildcard (origin: string): OriginAllowed | undefined {
-    if (this.#wildcards.size === 0) return undefined
-    return matchWildcard(origin, this.#wildcards, this.#maxSuffixLength, this.#maxSuffixLabels)
+  /**
+   * The entry that admits `origin`; else the `foreign-domain` refusal of an entry that matches it
+   * but does not name its registrable domain; else undefined.
+   */
+  #match (origin: string): OriginDecision | undefined {
+    const exact = this.#exact.get(origin)
+    if (exact !== undefined) return exact
+    const wildcard = this.#wildcards.size === 0 ? undefined : matchWildcard(origin, this.#wildcards, this.#maxSuffixLength, this.#maxSuffixLabels)
+    if (wildcard?.allowed === true) return wildcard
+    const pattern = this.#matchPattern(origin)
+    return pattern?.allowed === true ? pattern : wildcard ?? pattern
   }
 
-  #matchPattern (origin: string): OriginAllowed | undefined {
+  #matchPattern (origin: string): OriginDecision | undefined {
     if (this.#patterns.length === 0 || !SERIALIZED_ORIGIN.test(origin)) return undefined
-    const decision = this.#patterns.find((pattern) => pattern.anchored.test(origin))?.decision
-    // A RegExp cannot tell a default or out-of-range port, or a non-http scheme, from a real origin;
-    // the URL parser can. Asked only once a RegExp matched, so refusals never pay for it.
-    return decision !== undefined && isSerializedHttpOrigin(origin) ? decision : undefined
+    let foreign: OriginRefused | undefined
+    let domain: string | null | undefined
+    for (const pattern of this.#patterns) {
+      if (!pattern.anchored.test(origin)) continue
+      // A RegExp cannot tell a default or out-of-range port, or a non-http scheme, from a real origin;
+      // the URL parser can. Asked only once a RegExp matched, so refusals never pay for it.
+      if (domain === undefined) domain = isSerializedHttpOrigin(origin) ? domainToName(origin) : null
+      if (domain === null) return undefined
+      if (domain === '' || namesDomain(pattern.literal, domain)) return pattern.decision
+      foreign ??= pattern.foreign
+    }
+    return foreign
   }
 
   #matchAny (origin: string): OriginAllowed | undefined {
-    return this.#exact.get(origin) ?? this.#matchWildcard(origin) ?? this.#matchPattern(origin)
+    const decision = this.#match(origin)
+    return decision?.allowed === true ? decision : undefined
   }
 
   /** Why a value that no entry admits is refused. Off the allowed path, so it may allocate. */
@@ -181,7 +213,7 @@ export class OriginMatcher {
  * dots is one scan from the right end; the labels are checked once, for the longest suffix that
  * matched (a shorter one extends its prefix, so it fails if that one does).
  */
-export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSuffixLength: number, maxSuffixLabels: number): OriginAllowed | undefined {
+export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSuffixLength: number, maxSuffixLabels: number): OriginDecision | undefined {
   const scheme = origin.startsWith('https://') ? 'https' : origin.startsWith('http://') ? 'http' : undefined
   if (scheme === undefined) return undefined
   const hostStart = scheme.length + 3
@@ -198,7 +230,39 @@ export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSu
   if (!LABELS.test(prefix)) return undefined
   // The URL parser refuses a label that is invalid Punycode (UTS #46 §4 Processing, which WHATWG
   // URL's domain to ASCII applies), so such an Origin cannot come from a browser.
-  return !prefix.includes('xn--') || isSerializedHttpOrigin(origin) ? found.decision : undefined
+  if (prefix.includes('xn--') && !isSerializedHttpOrigin(origin)) return undefined
+  const colon = origin.indexOf(':', found.dot)
+  const host = origin.slice(hostStart, colon === -1 ? origin.length : colon)
+  const domain = host.slice(found.dot - hostStart + 1)
+  // `*.amazonaws.com` must not admit `x.s3.amazonaws.com`: s3.amazonaws.com is a public suffix (Public
+  // Suffix List, private section), so that host is a stranger's. The host's public suffix must be the
+  // wildcard's domain or lie above it; then its registrable domain is the wildcard's.
+  const suffix = getPublicSuffix(host, TLDTS_OPTIONS)
+  return suffix !== null && (suffix === domain || domain.endsWith(`.${suffix}`)) ? found.decision : refused('foreign-domain', found.decision.entry)
+}
+
+/**
+ * The name a RegExp must write out to admit `origin` (a serialized http(s) origin): its host's
+ * registrable domain (the host itself if it is a public suffix), or '' for a host nobody can register
+ * on the public internet: an IP address, a single label (`localhost`), a reserved top-level domain.
+ */
+function domainToName (origin: string): string {
+  const hostStart = origin.indexOf('//') + 2
+  const host = origin.slice(hostStart).replace(/:\d+$/, '').replace(/\.$/, '')
+  if (host.startsWith('[') || /^[0-9.]+$/.test(host) || !host.includes('.') || SPECIAL_USE_TLDS.has(host.slice(host.lastIndexOf('.') + 1))) return ''
+  return getDomain(host, TLDTS_OPTIONS) ?? host
+}
+
+/**
+ * Whether `literal` (a RegExp's source as text) writes out `domain` as a whole name: not as the end of
+ * a longer label (`myevilexample.com` does not name `evilexample.com`), nor as the start of a longer
+ * name (`example.com.evil.net` does not name `example.com`).
+ */
+function namesDomain (literal: string, domain: string): boolean {
+  for (let at = literal.indexOf(domain); at !== -1; at = literal.indexOf(domain, at + 1)) {
+    if (!NAME_CONTINUES_BEFORE.test(literal.slice(0, at)) && !NAME_CONTINUES_AFTER.test(literal.slice(at + domain.length))) return true
+  }
+  return false
 }
 
 /** A human sentence for logs, 403 bodies and tooling. */
@@ -214,6 +278,7 @@ export function describeDecision (origin: string | undefined, decision: OriginDe
     case 'scheme-differs': return `${subject} is refused: its host is listed with another scheme (${decision.entry})`
     case 'port-differs': return `${subject} is refused: its host is listed with another port (${decision.entry})`
     case 'not-listed': return `${subject} is refused: it is not in the allowlist`
+    case 'foreign-domain': return `${subject} is refused: entry ${decision.entry} matches it, but not its registrable domain, which anyone may have registered`
   }
 }
 

@@ -49,7 +49,8 @@ const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   'non-canonical': 'none, unless a proxy or client rewrites Origin: browsers send it lowercase, without default port or trailing slash',
   'scheme-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another scheme',
   'port-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another port',
-  'not-listed': 'if this origin is yours, add it to origins (or CORS_ORIGINS)'
+  'not-listed': 'if this origin is yours, add it to origins (or CORS_ORIGINS)',
+  'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)'
 })
 
 /**

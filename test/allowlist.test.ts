@@ -195,7 +195,7 @@ t.test('property: a RegExp for one escaped domain, with or without a port, never
   fc.assert(fc.property(fc.array(label, { minLength: 2, maxLength: 4 }), fc.boolean(), fc.constantFrom('https?', 'https', 'http'),
     (labels, port, scheme) => {
       const host = labels.join('\\.')
-      const [pattern] = parseAllowlist([new RegExp(`${scheme}:\\/\\/([a-z0-9-]+\\.)*${host}${port ? '(:\\d+)?' : ''}`)]).patterns
+      const [pattern] = parseAllowlist([new RegExp(`${scheme}:\\/\\/([a-z0-9-]+\\.)?${host}${port ? '(:\\d+)?' : ''}`)]).patterns
       return pattern.admitsAnyDomain === undefined
     }))
   t.pass('no single-domain RegExp was flagged')
@@ -214,4 +214,38 @@ t.test('an exact entry longer than any origin can be is a config error, since it
   const host = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example`
   t.throws(() => parseAllowlist([`https://${host}:65535`]), { name: 'CorsConfigError', message: /more than any origin can be \(267\)/ })
   t.equal(parseAllowlist([`https://${'a'.repeat(63)}.example`]).exact.size, 1)
+})
+
+t.test('a RegExp with nested quantifiers is refused, credentials or not, naming the entry, the cause and a fix', async (t) => {
+  for (const pattern of [/https:\/\/(\w+\.?)+\.example\.com/, /https:\/\/([a-z0-9]+-?)+\.preview\.example\.com/, /https:\/\/([a-z0-9-]+\.)*example\.com/,
+    /https:\/\/((\w+)?\.)+example\.com/, /https:\/\/(?<=x)a\.example\.com/]) {
+    const error = configError(() => parseAllowlist([pattern]))
+    t.equal(error.setting, `origins entry ${String(pattern)}`, String(pattern))
+    t.match(error.message, 'nested quantifiers')
+    t.match(error.message, 'one request with a crafted Origin could stall the server')
+    t.match(error.fix, '/https:\\/\\/[a-z0-9.-]+\\.example\\.com/')
+  }
+  const [fix] = parseAllowlist([/https:\/\/[a-z0-9.-]+\.example\.com/]).patterns
+  t.ok(fix.anchored.test('https://a.b.example.com'), 'the suggested fix is accepted and matches subdomains')
+})
+
+t.test('an optional group is not a repetition: (:\\d+)? and its kin are accepted', async (t) => {
+  const accepted = [/https:\/\/a\.example\.com(:\d+)?/, /https:\/\/a\.example\.com(?::\d+)??/, /https:\/\/([a-z]+\.)?example\.com/,
+    /https:\/\/[a-z)]+\.example\.com\)?/, /https:\/\/a\.example\.com\(x+\)?/]
+  t.equal(parseAllowlist(accepted).patterns.length, accepted.length)
+  t.throws(() => parseAllowlist([/https:\/\/[)]?(a+)+\.example\.com/]), { message: /nested quantifiers/ }, 'a ")" in a class ends no group')
+})
+
+t.test('a RegExp entry keeps its source as text to find domain names in', async (t) => {
+  // eslint-disable-next-line no-useless-escape -- users write `\-` in host names, and it must read as `-`
+  const [pattern] = parseAllowlist([/https:\/\/App\.Example\-X\.com\/?\\./i]).patterns
+  t.equal(pattern.literal, 'https://app.example-x.com/?\\\\.')
+})
+
+t.test('a RegExp for public names that writes out no registrable domain is marked with an origin it matches', async (t) => {
+  const [unnamed, localhost, loopback, test, named] = parseAllowlist([/https:\/\/\w+\.com/, /http:\/\/localhost:\d+/, /http:\/\/127\.0\.0\.1:\d+/,
+    /https?:\/\/[a-z0-9-]+\.test(:\d+)?/, /https:\/\/pr-\d+\.preview\.example\.com/]).patterns
+  t.equal(unnamed.namesNoDomain, 'https://a.com')
+  for (const pattern of [localhost, loopback, test, named]) t.equal(pattern.namesNoDomain, undefined, pattern.text)
+  t.equal(parseAllowlist([/https:\/\/[a-z]+\.test|https:\/\/[a-z]+\.org/]).patterns[0].namesNoDomain, 'https://a.org', 'a reserved name is no registrable domain')
 })

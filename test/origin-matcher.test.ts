@@ -1,7 +1,7 @@
 import t from 'tap'
 import { parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
 import {
-  describeDecision, matchWildcard, MAX_ORIGIN_LENGTH, OriginMatcher, type AllowReason, type OriginAllowed, type RefusalReason, type WildcardSchemes
+  describeDecision, matchWildcard, MAX_ORIGIN_LENGTH, OriginMatcher, type AllowReason, type OriginDecision, type RefusalReason, type WildcardSchemes
 } from '../lib/origin-matcher.js'
 
 function matcher (entries: string | AllowlistEntry[], decisionCacheSize = 1000): OriginMatcher {
@@ -270,9 +270,10 @@ t.test('an Origin longer than any origin can be is refused as too-long, before t
 })
 
 t.test('an Origin of 266 or 267 characters is decided, one of 268 is too long', async (t) => {
-  const only = matcher(['https://*.example.com'])
+  // With the longest port, so that the host stays a DNS name of at most 253 characters.
+  const only = matcher(['https://*.example.com:65535'])
   for (const [length, expected] of [[266, { allowed: true, reason: 'wildcard' }], [267, { allowed: true, reason: 'wildcard' }], [268, { allowed: false, reason: 'too-long' }]] as const) {
-    const origin = originOfLength(length, '.example.com')
+    const origin = originOfLength(length, '.example.com:65535')
     t.equal(origin.length, length)
     t.match(only.decide(origin), expected, `${length} characters`)
   }
@@ -285,7 +286,7 @@ t.test('wildcard matching does at most one lookup per label of the longest suffi
   ])
   const looked: string[] = []
   const counting = { get: (suffix: string) => { looked.push(suffix); return table.get(suffix) } }
-  const decide = (origin: string): OriginAllowed | undefined => {
+  const decide = (origin: string): OriginDecision | undefined => {
     looked.length = 0
     return matchWildcard(origin, counting, '.a.example.org:8443'.length, 3)
   }
@@ -354,4 +355,109 @@ t.test('the reason for refusing an IDN value stays the same however often it is 
     'non-canonical https://*.example.com': 20_000
   })
   t.same(uncached.decide('https://bü cher.example'), { allowed: false, reason: 'malformed' }, 'Latin-1 text the URL parser refuses')
+})
+
+t.test('a RegExp admits an origin only if its source writes out the origin\'s registrable domain (the review\'s mistakes)', async (t) => {
+  const table: Array<[RegExp, string, string]> = [
+    // [entry, the attacker's origin it matches, an origin it is meant for]
+    [/https:\/\/app.example.com/, 'https://appxexample.com', 'https://app.example.com'],
+    [/https:\/\/.*example\.com/, 'https://evilexample.com', 'https://a.example.com'],
+    [/https:\/\/.*\.example\.com.*/, 'https://a.example.com.evil.net', 'https://a.example.com:8443'],
+    [/https:\/\/(www\.)?example\.com(:\d+)?.*/, 'https://example.com.evil.net', 'https://www.example.com:8443'],
+    [/https:\/\/\w+\.com/, 'https://attacker.com', 'https://attacker.com']
+  ]
+  for (const [entry, attacker, meant] of table) {
+    const only = matcher([entry])
+    t.same(only.decide(attacker), { allowed: false, reason: 'foreign-domain', entry: String(entry) }, `${String(entry)} refuses ${attacker}`)
+    if (meant !== attacker) t.same(only.decide(meant), { allowed: true, reason: 'pattern', entry: String(entry) }, `${String(entry)} admits ${meant}`)
+  }
+})
+
+t.test('RegExps that name their domain, and hosts nobody can register, keep working', async (t) => {
+  const table: Array<[RegExp, string]> = [
+    [/https:\/\/pr-\d+\.preview\.example\.com/, 'https://pr-12.preview.example.com'],
+    [/http:\/\/localhost:\d+/, 'http://localhost:5173'],
+    [/http:\/\/127\.0\.0\.1:\d+/, 'http://127.0.0.1:5173'],
+    [/https?:\/\/[a-z0-9-]+\.test(:\d+)?/, 'http://app.test:3000'],
+    [/https:\/\/[a-z0-9.-]+\.example\.com/, 'https://a.b.example.com'],
+    [/https:\/\/app\.example\.com\.?/, 'https://app.example.com.'],
+    [/https:\/\/github\.io/, 'https://github.io'],
+    [/https:\/\/a\.example\.co\.uk/i, 'https://a.example.co.uk']
+  ]
+  for (const [entry, origin] of table) {
+    t.same(matcher([entry]).decide(origin), { allowed: true, reason: 'pattern', entry: String(entry) }, `${String(entry)} admits ${origin}`)
+  }
+  t.same(matcher([/https:\/\/[a-z]+\.io/]).decide('https://github.io'), { allowed: false, reason: 'foreign-domain', entry: '/https:\\/\\/[a-z]+\\.io/' },
+    'a host that is a public suffix itself must be written out too')
+})
+
+t.test('a name counts as written out only as a whole name, not inside a longer one', async (t) => {
+  const before = matcher([/https:\/\/[a-z]*example\.com|https:\/\/a\.myevilexample\.com/])
+  t.match(before.decide('https://example.com'), { allowed: true }, 'example.com follows a quantifier')
+  t.match(before.decide('https://a.myevilexample.com'), { allowed: true }, 'myevilexample.com follows a dot')
+  t.same(before.decide('https://evilexample.com'), { allowed: false, reason: 'foreign-domain', entry: String(/https:\/\/[a-z]*example\.com|https:\/\/a\.myevilexample\.com/) },
+    'evilexample.com is only the end of the label myevilexample')
+  const after = matcher([/https:\/\/[a-z.]+\.com|https:\/\/x\.example\.com\.evil\.net/])
+  t.match(after.decide('https://x.example.com.evil.net'), { allowed: true }, 'evil.net ends the source')
+  t.match(after.decide('https://a.example.com'), { allowed: false, reason: 'foreign-domain' }, 'example.com is only the start of example.com.evil.net')
+})
+
+t.test('the one known false refusal: a domain written with an alternation inside it', async (t) => {
+  const split = matcher([/https:\/\/[a-z]+\.example\.(com|org)/])
+  t.match(split.decide('https://a.example.com'), { allowed: false, reason: 'foreign-domain' })
+  const whole = matcher([/https:\/\/[a-z]+\.example\.com|https:\/\/[a-z]+\.example\.org/])
+  t.match(whole.decide('https://a.example.com'), { allowed: true })
+  t.match(whole.decide('https://a.example.org'), { allowed: true })
+})
+
+t.test('another RegExp that names the domain admits what a looser one matched', async (t) => {
+  const loose = /https:\/\/.*\.example\.com.*/
+  const both = matcher([loose, /https:\/\/a\.example\.com\.evil\.net/])
+  t.same(both.decide('https://a.example.com.evil.net'), { allowed: true, reason: 'pattern', entry: '/https:\\/\\/a\\.example\\.com\\.evil\\.net/' })
+  t.same(both.decide('https://b.example.com.evil.net'), { allowed: false, reason: 'foreign-domain', entry: String(loose) })
+})
+
+t.test('a wildcard admits only hosts of its own registrable domain, never below a public suffix under it', async (t) => {
+  const table: Array<[string, string]> = [
+    ['https://*.amazonaws.com', 'https://attacker-bucket.s3.amazonaws.com'],
+    ['https://*.amazonaws.com', 'https://abcd1234.execute-api.us-east-1.amazonaws.com'],
+    ['https://*.windows.net', 'https://attacker.blob.core.windows.net'],
+    ['https://*.core.windows.net', 'https://attacker.web.core.windows.net']
+  ]
+  for (const [entry, origin] of table) {
+    t.same(matcher([entry]).decide(origin), { allowed: false, reason: 'foreign-domain', entry }, `${entry} refuses ${origin}`)
+  }
+  const own: Array<[string, string]> = [
+    ['https://*.example.com', 'https://a.b.example.com'],
+    ['https://*.amazonaws.com', 'https://console.amazonaws.com'],
+    ['https://*.preview.example.co.uk', 'https://x.preview.example.co.uk'],
+    ['https://*.github.io', 'https://a.x.github.io']
+  ]
+  for (const [entry, origin] of own) {
+    t.same(matcher([entry]).decide(origin), { allowed: true, reason: 'wildcard', entry }, `${entry} admits ${origin}`)
+  }
+})
+
+t.test('a foreign-domain wildcard match leaves room for an entry that names the host', async (t) => {
+  const both = matcher(['https://*.amazonaws.com', /https:\/\/media\.s3\.amazonaws\.com/, 'https://*.s3.amazonaws.com:8443'])
+  t.same(both.decide('https://media.s3.amazonaws.com'), { allowed: true, reason: 'pattern', entry: '/https:\\/\\/media\\.s3\\.amazonaws\\.com/' })
+  t.same(both.decide('https://other.s3.amazonaws.com'), { allowed: false, reason: 'foreign-domain', entry: 'https://*.amazonaws.com' })
+  t.same(both.decide('https://other.s3.amazonaws.com:8443'), { allowed: true, reason: 'wildcard', entry: 'https://*.s3.amazonaws.com:8443' })
+  t.same(both.decide('https://Other.s3.amazonaws.com'), { allowed: false, reason: 'malformed' }, 'never called a non-canonical form of an allowed origin')
+})
+
+t.test('a wildcard refuses a host longer than a DNS name, which has no public suffix', async (t) => {
+  const origin = originOfLength(266, '.example.com')
+  t.same(matcher(['https://*.example.com']).decide(origin), { allowed: false, reason: 'foreign-domain', entry: 'https://*.example.com' })
+})
+
+t.test('foreign-domain decisions are memoized like every non-exact decision', async (t) => {
+  const cached = matcher(['https://*.amazonaws.com', /https:\/\/app.example.com/], 10)
+  const wildcard = cached.decide('https://attacker-bucket.s3.amazonaws.com')
+  const pattern = cached.decide('https://appxexample.com')
+  t.equal(cached.cacheSize, 2)
+  t.equal(cached.decide('https://attacker-bucket.s3.amazonaws.com'), wildcard)
+  t.equal(cached.decide('https://appxexample.com'), pattern)
+  t.equal(describeDecision('https://appxexample.com', pattern),
+    'Origin "https://appxexample.com" is refused: entry /https:\\/\\/app.example.com/ matches it, but not its registrable domain, which anyone may have registered')
 })

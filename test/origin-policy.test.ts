@@ -297,10 +297,26 @@ t.test('logRefusal carries at most 300 characters of an Origin, and its original
   t.equal(lines[1][0].origin, EVIL)
 })
 
+t.test('a foreign-domain refusal is logged with the entry that matched and how to name the domain, and answered with the constant body', async (t) => {
+  const lines: Array<[Record<string, unknown>, string]> = []
+  const policy = policyOf({ origins: [/https:\/\/app.example.com/, 'https://*.amazonaws.com'], credentials: true })
+  for (const origin of ['https://appxexample.com', 'https://attacker-bucket.s3.amazonaws.com']) {
+    const verdict = policy.verdict('GET', { origin })
+    if (verdict.decision.allowed) throw new Error(`${origin} was allowed`)
+    t.same(JSON.parse(verdict.refusal?.body ?? '{}'), { statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' }, origin)
+    t.equal(verdict.headers, undefined, `${origin}: no grant header`)
+    policy.logRefusal({ warn: (details, message) => { lines.push([details as Record<string, unknown>, message]) } }, origin, verdict.decision, {})
+  }
+  t.match(lines, [
+    [{ reason: 'foreign-domain', entry: '/https:\\/\\/app.example.com/', fix: /registrable domain out in the RegExp/ }, /entry \/https:.*app\.example\.com\/ matches it, but not its registrable domain/],
+    [{ reason: 'foreign-domain', entry: 'https://*.amazonaws.com', fix: /never reaches below a public suffix/ }, /entry https:\/\/\*\.amazonaws\.com matches it/]
+  ])
+})
+
 t.test('logRefusal names a fix for every reason', async (t) => {
   const fixes: unknown[] = []
   const policy = policyOf()
-  const reasons = ['absent', 'too-long', 'malformed', 'non-canonical', 'scheme-differs', 'port-differs', 'not-listed'] as const
+  const reasons = ['absent', 'too-long', 'malformed', 'non-canonical', 'scheme-differs', 'port-differs', 'not-listed', 'foreign-domain'] as const
   reasons.forEach((reason, i) => {
     policy.logRefusal({ warn: (details) => { fixes.push((details as { fix?: unknown }).fix) } }, `https://r${i}.example`, { allowed: false, reason }, {})
   })

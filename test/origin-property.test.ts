@@ -4,7 +4,9 @@
 import { validateHeaderValue } from 'node:http'
 import t from 'tap'
 import fc from 'fast-check'
+import { getDomain, getPublicSuffix } from 'tldts'
 import { parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
+import { refuseEntriesAnySiteCanUse } from '../lib/config.js'
 import { MAX_ORIGIN_LENGTH, OriginMatcher, type OriginDecision } from '../lib/origin-matcher.js'
 import { createOriginPolicy } from '../lib/origin-policy.js'
 import { raw, startApp } from './helpers/realtime.js'
@@ -70,7 +72,7 @@ const schemePiece = fc.constantFrom(
 const hostPiece = fc.tuple(
   fc.constantFrom(
     piece('[a-z0-9-]+', WORD), piece('[a-z]+', WORD), piece('\\d+', fc.constantFrom('1', '42', '007')),
-    piece('[a-z0-9.-]+', WORD), piece('(?:[a-z0-9-]+\\.)*[a-z0-9-]+', WORD), piece('', fc.constant(''))
+    piece('[a-z0-9.-]+', WORD), piece('(?:[a-z0-9-]+\\.)?[a-z0-9-]+', WORD), piece('', fc.constant(''))
   ),
   fc.array(LABEL, { minLength: 0, maxLength: 2 }), TLD
 ).map(([head, labels, tld]) => {
@@ -94,12 +96,25 @@ const patternEntry: fc.Arbitrary<EntrySpec> = fc.tuple(
     .map((near) => ({ entry: new RegExp(source, flags), near }))
 })
 
+/**
+ * Entries whose match reaches origins on someone else's registrable domain: a wildcard above a
+ * public suffix (s3.amazonaws.com is one), RegExps with an unescaped dot, an unanchored name, a
+ * trailing `.*`; and one that names a domain inside a longer one.
+ */
+const foreignEntry: fc.Arbitrary<EntrySpec> = fc.constantFrom<EntrySpec>(
+  { entry: 'https://*.amazonaws.com', near: ['https://a.amazonaws.com', 'https://bucket.s3.amazonaws.com', 'https://x.execute-api.us-east-1.amazonaws.com'] },
+  { entry: /https:\/\/app.example.org/, near: ['https://app.example.org', 'https://appxexample.org'] },
+  { entry: /https:\/\/.*example\.org/, near: ['https://a.example.org', 'https://evilexample.org', 'https://example.org'] },
+  { entry: /https:\/\/.*\.example\.org.*/, near: ['https://a.example.org', 'https://a.example.org.evil.org', 'https://a.example.org:8443'] },
+  { entry: /https:\/\/[a-z]*example\.org|https:\/\/a\.myevilexample\.org/, near: ['https://example.org', 'https://evilexample.org', 'https://a.myevilexample.org'] }
+)
+
 interface ListSpec { readonly entries: readonly EntrySpec[], readonly any: boolean }
 const allowlistSpec: fc.Arbitrary<ListSpec> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ entries: [{ entry: '*', near: ['https://a.example', 'null'] }], any: true }) },
   {
     weight: 12,
-    arbitrary: fc.array(fc.oneof(exactEntry, wildcardEntry, patternEntry), { minLength: 1, maxLength: 5 }).map((entries) => ({ entries, any: false }))
+    arbitrary: fc.array(fc.oneof(exactEntry, wildcardEntry, patternEntry, foreignEntry), { minLength: 1, maxLength: 5 }).map((entries) => ({ entries, any: false }))
   }
 )
 
@@ -112,7 +127,11 @@ const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
  * The entries (as `decision.entry` names them) that admit `origin`. An Origin is allowed iff the
  * list is `*`, or: it is at most MAX_ORIGIN_LENGTH long, it is an http(s) origin exactly as the URL
  * parser serializes it, and it equals an exact entry's origin, or is a wildcard's scheme and port with
- * one or more [a-z0-9-] labels before the suffix, or fully matches a RegExp.
+ * one or more [a-z0-9-] labels before the suffix and no public suffix between them and the wildcard's
+ * domain, or fully matches a RegExp whose source writes out the host's registrable domain (unless
+ * nobody can register the host: an IP address, one label, a reserved top-level domain).
+ * The Public Suffix List comes from tldts, as in the library: acceptable for a reference, since the
+ * list is data, not the logic under test.
  */
 function reference (list: ListSpec, origin: string): Set<string> {
   if (list.any) return new Set(['*'])
@@ -127,19 +146,30 @@ function reference (list: ListSpec, origin: string): Set<string> {
   if (url.origin !== origin || (url.protocol !== 'http:' && url.protocol !== 'https:')) return admitted
   for (const { entry } of list.entries) {
     if (entry instanceof RegExp) {
-      if (new RegExp(`^(?:${entry.source})$`, entry.flags).test(origin)) admitted.add(String(entry))
+      if (new RegExp(`^(?:${entry.source})$`, entry.flags).test(origin) && namesHostDomain(entry, url.hostname)) admitted.add(String(entry))
     } else if (entry.includes('*')) {
       const [scheme, rest] = entry.split('://*.') as [string, string]
       const base = new URL(`${scheme}://placeholder.${rest}`)
       const suffix = base.hostname.slice('placeholder'.length)
       const text = `${base.protocol}//*${base.host.slice('placeholder'.length)}`
+      const publicSuffix = getPublicSuffix(url.hostname, { allowPrivateDomains: true }) ?? ''
       if (url.protocol === base.protocol && url.port === base.port && url.hostname.endsWith(suffix) &&
-        LABELS.test(url.hostname.slice(0, -suffix.length))) admitted.add(text)
+        LABELS.test(url.hostname.slice(0, -suffix.length)) && `.${publicSuffix}`.length > 1 && suffix.endsWith(`.${publicSuffix}`)) admitted.add(text)
     } else if (new URL(entry).origin === origin) {
       admitted.add(origin)
     }
   }
   return admitted
+}
+
+/** Whether `host` needs no naming, or `pattern`'s source writes its registrable domain out as a whole name. */
+function namesHostDomain (pattern: RegExp, host: string): boolean {
+  const bare = host.replace(/\.$/, '')
+  const labels = bare.split('.')
+  if (host.startsWith('[') || labels.every((label) => /^\d+$/.test(label)) || labels.length === 1 || ['example', 'invalid', 'localhost', 'test'].includes(labels[labels.length - 1])) return true
+  const domain = getDomain(bare, { allowPrivateDomains: true }) ?? bare
+  const text = pattern.source.replace(/\\([./-])/g, '$1').toLowerCase()
+  return new RegExp(`(?:^|[^a-z0-9_\\\\-])${domain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\.?[a-z0-9_-])`).test(text)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -264,7 +294,16 @@ function sendable (origin: string): boolean {
 t.test('the HTTP hook and the engine.io gate decide each origin as the reference does', async (t) => {
   // Lists with an exact or wildcard entry, whose first `near` origin is one a browser sends: so
   // the allowed side is always exercised here.
-  const lists = fc.sample(allowlistSpec.filter((list) => list.entries.some((entry) => typeof entry.entry === 'string' && entry.entry !== '*')), { seed, numRuns: 2 })
+  // And lists the realtime plugin accepts: it refuses entries any site can use (refuseEntriesAnySiteCanUse).
+  const accepted = (list: ListSpec): boolean => {
+    try {
+      refuseEntriesAnySiteCanUse(parseAllowlist(list.entries.map((entry) => entry.entry)), 'here')
+      return true
+    } catch {
+      return false
+    }
+  }
+  const lists = fc.sample(allowlistSpec.filter((list) => list.entries.some((entry) => typeof entry.entry === 'string' && entry.entry !== '*') && accepted(list)), { seed, numRuns: 2 })
   for (const list of lists) {
     const origins = list.entries.map((entry) => entry.entry)
     const { app, url } = await startApp(t, {
