@@ -242,14 +242,23 @@ export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSu
 }
 
 /**
+ * Loopback, private and link-local addresses as the URL parser serializes them: 127/8, 10/8,
+ * 172.16/12, 192.168/16, 169.254/16, 0.0.0.0 (RFC 1122 §3.2.1.3, RFC 1918, RFC 3927), and [::1],
+ * fc00::/7, fe80::/10 (RFC 4291 §2.5.3, RFC 4193, RFC 4291 §2.5.6).
+ */
+const LOCAL_ADDRESS = /^(?:127\.|10\.|192\.168\.|169\.254\.|172\.(?:1[6-9]|2\d|3[01])\.|0\.0\.0\.0$|\[(?:::1\]|f[cd][0-9a-f]{2}:|fe[89ab][0-9a-f]:))/
+
+/**
  * The name a RegExp must write out to admit `origin` (a serialized http(s) origin): its host's
- * registrable domain (the host itself if it is a public suffix), or '' for a host nobody can register
- * on the public internet: an IP address, a single label (`localhost`), a reserved top-level domain.
+ * registrable domain (the host itself if it is a public suffix, or a public IP address), or '' for a
+ * host nobody can register on the public internet: a loopback, private or link-local address, a single
+ * label (`localhost`), a reserved top-level domain. A public address is anyone's who rents it.
  */
 function domainToName (origin: string): string {
   const hostStart = origin.indexOf('//') + 2
   const host = origin.slice(hostStart).replace(/:\d+$/, '').replace(/\.$/, '')
-  if (host.startsWith('[') || /^[0-9.]+$/.test(host) || !host.includes('.') || SPECIAL_USE_TLDS.has(host.slice(host.lastIndexOf('.') + 1))) return ''
+  if (host.startsWith('[') || /^[0-9.]+$/.test(host)) return LOCAL_ADDRESS.test(host) ? '' : host
+  if (!host.includes('.') || SPECIAL_USE_TLDS.has(host.slice(host.lastIndexOf('.') + 1))) return ''
   return getDomain(host, TLDTS_OPTIONS) ?? host
 }
 

@@ -391,6 +391,19 @@ t.test('RegExps that name their domain, and hosts nobody can register, keep work
     'a host that is a public suffix itself must be written out too')
 })
 
+t.test('a RegExp admits an IP address only if it is local or written out: a public address is anyone\'s who rents it', async (t) => {
+  const anyAddress = /http:\/\/\d+\.\d+\.\d+\.\d+:\d+|http:\/\/\[[0-9a-f:]+\]:\d+/
+  const decide = matcher([anyAddress])
+  for (const local of ['http://127.0.0.1:3000', 'http://10.1.2.3:8080', 'http://172.16.0.9:8080', 'http://172.31.255.1:8080', 'http://192.168.1.5:8080',
+    'http://169.254.1.1:8080', 'http://[::1]:3000', 'http://[fd12:3456::1]:3000', 'http://[fe80::1]:3000']) {
+    t.match(decide.decide(local), { allowed: true, reason: 'pattern' }, `${local} is local`)
+  }
+  for (const foreign of ['http://203.0.113.7:8080', 'http://172.32.0.1:8080', 'http://8.8.8.8:53', 'http://[2001:db8::1]:3000', 'http://[fd::1]:3000']) {
+    t.same(decide.decide(foreign), { allowed: false, reason: 'foreign-domain', entry: String(anyAddress) }, `${foreign} is public`)
+  }
+  t.match(matcher([/http:\/\/203\.0\.113\.7:\d+/]).decide('http://203.0.113.7:8080'), { allowed: true }, 'a public address written out is admitted')
+})
+
 t.test('a name counts as written out only as a whole name, not inside a longer one', async (t) => {
   const before = matcher([/https:\/\/[a-z]*example\.com|https:\/\/a\.myevilexample\.com/])
   t.match(before.decide('https://example.com'), { allowed: true }, 'example.com follows a quantifier')

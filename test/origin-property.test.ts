@@ -1,6 +1,7 @@
 // Property tests: the origin decision against a slow, obviously correct reference written from the
 // documented semantics (docs/options.md "Origin entries") with the WHATWG URL parser. FC_SEED=<n>
 // replays a run; on a failure fast-check prints the seed and the shrunk counterexample.
+import { BlockList } from 'node:net'
 import { validateHeaderValue } from 'node:http'
 import t from 'tap'
 import fc from 'fast-check'
@@ -163,11 +164,18 @@ function reference (list: ListSpec, origin: string): Set<string> {
 }
 
 /** Whether `host` needs no naming, or `pattern`'s source writes its registrable domain out as a whole name. */
+/** Loopback, private and link-local networks, through Node's own address matching. */
+const LOCAL_ADDRESSES = new BlockList()
+for (const [network, prefix] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['169.254.0.0', 16], ['0.0.0.0', 32]] as const) LOCAL_ADDRESSES.addSubnet(network, prefix, 'ipv4')
+for (const [network, prefix] of [['::1', 128], ['fc00::', 7], ['fe80::', 10]] as const) LOCAL_ADDRESSES.addSubnet(network, prefix, 'ipv6')
+
 function namesHostDomain (pattern: RegExp, host: string): boolean {
   const bare = host.replace(/\.$/, '')
   const labels = bare.split('.')
-  if (host.startsWith('[') || labels.every((label) => /^\d+$/.test(label)) || labels.length === 1 || ['example', 'invalid', 'localhost', 'test'].includes(labels[labels.length - 1])) return true
-  const domain = getDomain(bare, { allowPrivateDomains: true }) ?? bare
+  const address = host.startsWith('[') ? host.slice(1, -1) : labels.every((label) => /^\d+$/.test(label)) ? bare : undefined
+  if (address !== undefined && LOCAL_ADDRESSES.check(address, address.includes(':') ? 'ipv6' : 'ipv4')) return true
+  if (address === undefined && (labels.length === 1 || ['example', 'invalid', 'localhost', 'test'].includes(labels[labels.length - 1]))) return true
+  const domain = address ?? getDomain(bare, { allowPrivateDomains: true }) ?? bare
   const text = pattern.source.replace(/\\([./-])/g, '$1').toLowerCase()
   return new RegExp(`(?:^|[^a-z0-9_\\\\-])${domain.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?!\\.?[a-z0-9_-])`).test(text)
 }
