@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
 import { BoundedMap } from './bounded-map.js'
 import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused, type RefusalReason } from './origin-matcher.js'
+import { ORIGIN_REFUSED } from './protocol.js'
 import { RefusalLog } from './refusal-log.js'
 
 export type HeaderMap = Record<string, string>
@@ -36,9 +37,9 @@ const JSON_HEADERS = 'application/json; charset=utf-8'
  * What a refused caller reads: THAT it was refused, and a stable code. Never the entry nor the
  * reason, which would tell a prober which origins, hosts, schemes or ports are listed.
  */
-const REFUSED_BODY = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin not allowed' })
+const REFUSED_BODY = JSON.stringify({ statusCode: 403, code: ORIGIN_REFUSED, error: 'Forbidden', message: 'Origin not allowed' })
 /** A missing Origin where one is required (the realtime plugin's `requireOrigin`) reveals nothing either. */
-const ORIGIN_REQUIRED_BODY = JSON.stringify({ statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin header required' })
+const ORIGIN_REQUIRED_BODY = JSON.stringify({ statusCode: 403, code: ORIGIN_REFUSED, error: 'Forbidden', message: 'Origin header required' })
 /** Over HTTP/2 an Origin can be ~60 KB; a log field carries at most this much of it. */
 const LOGGED_ORIGIN_LENGTH = 300
 /** For the operator's log line: what to do about each kind of refusal. */
@@ -131,12 +132,12 @@ export class OriginPolicy {
     if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
     const requestMethod = headers['access-control-request-method']
     if (method === 'OPTIONS' && requestMethod !== undefined) {
-      return { decision, answer: decision.allowed ? this.#preflight(origin, requestMethod, headers) : this.refuse(origin, decision, true) }
+      return { decision, answer: decision.allowed ? this.#preflight(origin, requestMethod, headers) : this.refuse(decision, true) }
     }
     if (decision.allowed) {
       return { decision, headers: this.vary === undefined ? this.#grant : { 'access-control-allow-origin': origin, ...this.#grant } }
     }
-    return { decision, refusal: this.refuse(origin, decision, false) }
+    return { decision, refusal: this.refuse(decision, false) }
   }
 
   /**
@@ -145,21 +146,20 @@ export class OriginPolicy {
    * original length beside it, in the log and as the rate limiter's key.
    */
   logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
-    const long = origin !== undefined && origin.length > LOGGED_ORIGIN_LENGTH
-    const shown = long ? `${origin.slice(0, LOGGED_ORIGIN_LENGTH)}…` : origin
-    const suppressed = this.refusals.take(shown ?? '')
+    const logged = loggedOrigin(origin)
+    const suppressed = this.refusals.take(logged.origin ?? '')
     if (suppressed === undefined) return
-    const details = { origin: shown, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed }
-    log.warn(long ? { ...details, originLength: origin.length } : details, describeDecision(origin, decision))
+    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed },
+      describeDecision(origin, decision))
   }
 
   /**
    * A 403 without any grant header, for a refused Origin (or, on sockets, a required but missing
    * one): "the 403 status can be used, coupled with omitting the relevant headers"
    * (https://fetch.spec.whatwg.org/#http-responses).
-   * The body is a constant (see REFUSED_BODY); `_origin` is never echoed.
+   * The body is a constant (see REFUSED_BODY): the Origin is never echoed.
    */
-  refuse (_origin: string | undefined, decision: OriginRefused, preflight: boolean): CorsAnswer {
+  refuse (decision: OriginRefused, preflight: boolean): CorsAnswer {
     const body = decision.reason === 'absent' ? ORIGIN_REQUIRED_BODY : REFUSED_BODY
     return { statusCode: 403, headers: preflight ? this.#preflightRefusalHeaders : this.#refusalHeaders, body }
   }
@@ -212,4 +212,13 @@ export function appendVary (current: string | number | readonly string[] | undef
   const lower = new Set(existing.map((token) => token.toLowerCase()))
   const missing = tokens.split(',').map((token) => token.trim()).filter((token) => !lower.has(token.toLowerCase()))
   return missing.length === 0 ? existing.join(', ') : [...existing, ...missing].join(', ')
+}
+
+/**
+ * An Origin as a log line carries it: cut to a bounded length, with its original length beside it when
+ * cut, so that neither a log line nor a rate limiter's key grows with what a client sends.
+ */
+export function loggedOrigin (origin: string | undefined): { origin: string | undefined, originLength?: number } {
+  if (origin === undefined || origin.length <= LOGGED_ORIGIN_LENGTH) return { origin }
+  return { origin: `${origin.slice(0, LOGGED_ORIGIN_LENGTH)}…`, originLength: origin.length }
 }

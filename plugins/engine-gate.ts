@@ -5,7 +5,7 @@ import type { Server as Engine, Socket as EngineSession } from 'engine.io'
 import type { FastifyInstance } from 'fastify'
 import { enginePrefix, hasJsonpKey, hasSessionId, OpenSet, rawHttpResponse, type HttpAnswer } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
-import type { HeaderMap, OriginPolicy, WarnLogger } from '../lib/origin-policy.js'
+import { loggedOrigin, type HeaderMap, type OriginPolicy, type WarnLogger } from '../lib/origin-policy.js'
 import { GATE_CODES } from '../lib/protocol.js'
 
 /** The part of a pino-style logger the gate needs. */
@@ -111,7 +111,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
   const logRefusal = (request: IncomingMessage, code: string, why: string): void => {
     const suppressed = policy.refusals.take(code)
     if (suppressed === undefined) return
-    log.warn({ code, origin: request.headers.origin, secFetchSite: request.headers['sec-fetch-site'], method: request.method, url: request.url, suppressed }, why)
+    log.warn({ code, ...loggedOrigin(request.headers.origin), secFetchSite: request.headers['sec-fetch-site'], method: request.method, url: request.url, suppressed }, why)
   }
 
   /** The answer that ends this engine.io request before engine.io sees it, or the grant to add to engine.io's. */
@@ -144,7 +144,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
       return { answer: verdict.answer, grant: verdict.headers }
     }
     policy.logRefusal(log, request.headers.origin, decision, request)
-    return { answer: verdict.answer ?? verdict.refusal ?? policy.refuse(undefined, decision, false) }
+    return { answer: verdict.answer ?? verdict.refusal ?? policy.refuse(decision, false) }
   }
 
   const logFailure = (request: IncomingMessage, error: unknown, kind: string): void => {

@@ -109,3 +109,13 @@ t.test('with a static `*` policy the refusal does not vary by Origin, and still 
   await pollingHandshake(url(), {})
   t.equal(counters.engine, 1, 'only the sentinel opened a session')
 })
+
+t.test('the refusal log line carries a bounded part of a long Origin, and its length', async (t) => {
+  const { url, logs } = await startApp(t)
+  const origin = `https://${'a'.repeat(5000)}.example`
+  t.equal((await raw(`${url()}?EIO=4&transport=polling&j=0`, { headers: { origin } })).status, 403)
+  const line = logs.find((entry) => entry.code === 'JSONP_REFUSED')
+  t.ok(line, 'the refusal is logged')
+  t.equal((line?.origin as string).length, 301, '300 characters and an ellipsis')
+  t.equal(line?.originLength, origin.length)
+})

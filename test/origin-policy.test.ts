@@ -236,7 +236,7 @@ t.test('decide and the cache getters expose the matcher', async (t) => {
 })
 
 t.test('refuse() says a missing Origin is required, where one is', async (t) => {
-  const answer = policyOf().refuse(undefined, { allowed: false, reason: 'absent' }, false)
+  const answer = policyOf().refuse({ allowed: false, reason: 'absent' }, false)
   t.equal(answer.statusCode, 403)
   t.same(JSON.parse(answer.body), { statusCode: 403, code: 'ORIGIN_REFUSED', error: 'Forbidden', message: 'Origin header required' })
 })
