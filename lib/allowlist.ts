@@ -1,7 +1,6 @@
-import safeRegex from 'safe-regex2'
-import { getPublicSuffix, parse } from 'tldts'
 import { CorsConfigError } from './errors.js'
-import { MAX_ORIGIN_LENGTH, TLDTS_OPTIONS } from './origin-matcher.js'
+import { MAX_ORIGIN_LENGTH } from './origin-matcher.js'
+import { hasBoundedBacktracking, isRegistrableName, publicSuffixOf } from './public-suffix.js'
 
 /** One configured entry: an origin, a `scheme://*.domain[:port]` wildcard, `*`, or a RegExp. */
 export type AllowlistEntry = string | RegExp
@@ -177,8 +176,8 @@ function normalizeWildcard (entry: string, scheme: 'http' | 'https', authority: 
   }
   const text = `${scheme}://*${url.host.slice(WILDCARD_PLACEHOLDER.length)}`
   const domain = suffix.slice(1)
-  // The private section counts too (allowPrivateDomains): `github.io` subdomains belong to strangers.
-  const publicSuffix = getPublicSuffix(`${WILDCARD_PLACEHOLDER}.${domain}`, { allowPrivateDomains: true }) === domain ? domain : undefined
+  // The private section counts too: `github.io` subdomains belong to strangers.
+  const publicSuffix = publicSuffixOf(`${WILDCARD_PLACEHOLDER}.${domain}`) === domain ? domain : undefined
   return Object.freeze(publicSuffix === undefined ? { text, scheme } : { text, scheme, publicSuffix })
 }
 
@@ -203,7 +202,7 @@ function parsePattern (pattern: RegExp): PatternEntry {
   // Star height above 1 (a repeated group that itself repeats) backtracks exponentially in V8, and a
   // RegExp runs on the event loop: one crafted Origin would stall every request (OWASP "Regular
   // expression Denial of Service - ReDoS"). Refused whatever the credentials.
-  if (!safeRegex(withoutOptionalGroups(pattern.source), { limit: Infinity })) {
+  if (!hasBoundedBacktracking(withoutOptionalGroups(pattern.source))) {
     throw new CorsConfigError(`origins entry ${text}`, 'has nested quantifiers (a repeated group with a repetition inside, such as (\\w+\\.?)+), or syntax safe-regex2 cannot check: matching it can backtrack exponentially, so one request with a crafted Origin could stall the server',
       'repeat a character class instead of a group, e.g. /https:\\/\\/[a-z0-9.-]+\\.example\\.com/, or list exact origins')
   }
@@ -211,10 +210,7 @@ function parsePattern (pattern: RegExp): PatternEntry {
   const literal = pattern.source.replace(/\\([\s\S])/g, (escape, char: string) => '.-/'.includes(char) ? char : escape).toLowerCase()
   const admitted = UNOWNABLE_PROBES.map((probes) => probes.find((probe) => anchored.test(probe)))
     .filter((probe) => probe !== undefined)
-  const namesDomain = (literal.match(WRITTEN_NAMES) ?? []).some((name) => {
-    const parsed = parse(name, TLDTS_OPTIONS)
-    return parsed.domain !== null && (parsed.isIcann === true || parsed.isPrivate === true)
-  })
+  const namesDomain = (literal.match(WRITTEN_NAMES) ?? []).some(isRegistrableName)
   const unnamed = namesDomain ? undefined : PUBLIC_PROBES.find((probe) => anchored.test(probe))
   return Object.freeze({
     text,

@@ -1,6 +1,6 @@
-import { getDomain, getPublicSuffix } from 'tldts'
 import type { Allowlist } from './allowlist.js'
 import { BoundedMap } from './bounded-map.js'
+import { publicSuffixOf, registrableDomainOf } from './public-suffix.js'
 
 export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any'
 /**
@@ -59,8 +59,6 @@ export const MAX_ORIGIN_LENGTH = 'https://'.length + 253 + ':65535'.length
  */
 const SERIALIZED_ORIGIN = /^([a-z][a-z0-9+.-]*):\/\/([a-z0-9!"$&'()*+,;=_`{}~.-]+|\[[0-9a-f:.]+\])(?::(0|[1-9]\d{0,4}))?$/
 const LABELS = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*$/
-/** The Public Suffix List's private section counts: anyone can register under `github.io` or `s3.amazonaws.com`. */
-export const TLDTS_OPTIONS = Object.freeze({ allowPrivateDomains: true })
 /**
  * Top-level domains reserved so that no one can register under them (RFC 2606 §2, RFC 6761 §6.2–6.5):
  * like IP addresses and single-label names, their hosts need not be named by a RegExp.
@@ -237,7 +235,7 @@ export function matchWildcard (origin: string, suffixes: WildcardSuffixes, maxSu
   // `*.amazonaws.com` must not admit `x.s3.amazonaws.com`: s3.amazonaws.com is a public suffix (Public
   // Suffix List, private section), so that host is a stranger's. The host's public suffix must be the
   // wildcard's domain or lie above it; then its registrable domain is the wildcard's.
-  const suffix = getPublicSuffix(host, TLDTS_OPTIONS)
+  const suffix = publicSuffixOf(host)
   return suffix !== null && (suffix === domain || domain.endsWith(`.${suffix}`)) ? found.decision : refused('foreign-domain', found.decision.entry)
 }
 
@@ -259,7 +257,7 @@ function domainToName (origin: string): string {
   const host = origin.slice(hostStart).replace(/:\d+$/, '').replace(/\.$/, '')
   if (host.startsWith('[') || /^[0-9.]+$/.test(host)) return LOCAL_ADDRESS.test(host) ? '' : host
   if (!host.includes('.') || SPECIAL_USE_TLDS.has(host.slice(host.lastIndexOf('.') + 1))) return ''
-  return getDomain(host, TLDTS_OPTIONS) ?? host
+  return registrableDomainOf(host) ?? host
 }
 
 /**
