@@ -39,9 +39,9 @@ t.test('the combined entry point loads socket.io (the control that shows the che
 })
 
 t.test('the Public Suffix List and the ReDoS check load only for the entries that need them', async (t) => {
-  const exact = await packagesLoaded('fastify-cors-io/cors', 'entry.createOriginPolicy({ origins: [\'https://a.example.com\'] }, {})')
+  const exact = await packagesLoaded('fastify-cors-io/cors', 'entry.createOriginPolicy({ origins: ["https://a.example.com"] }, {})')
   t.same(exact.loaded, [], 'an exact-only list loads neither')
-  const wildcard = await packagesLoaded('fastify-cors-io/cors', 'entry.createOriginPolicy({ origins: [\'https://*.example.com\'] }, {})')
+  const wildcard = await packagesLoaded('fastify-cors-io/cors', 'entry.createOriginPolicy({ origins: ["https://*.example.com"] }, {})')
   t.same(wildcard.loaded, ['tldts'], 'a wildcard loads the public suffix list')
   const pattern = await packagesLoaded('fastify-cors-io/cors', 'entry.createOriginPolicy({ origins: [/^https:\\/\\/app\\.example\\.com$/] }, {})')
   t.same(pattern.loaded, ['tldts', 'safe-regex2'], 'a RegExp loads both')
