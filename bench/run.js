@@ -1,5 +1,5 @@
 // Benchmark orchestrator: runs every suite, prints ONE table.
-//   node bench/run.js [--quick] [--only=http,micro,flood,handshake,fanout,memory,startup] [--json=FILE] [--markdown]
+//   node bench/run.js [--quick] [--only=http,micro,flood,handshake,fanout,memory,startup,instructions] [--json=FILE] [--markdown]
 // Each figure is a ratio against a baseline measured in the same run, with the
 // same client; servers run pinned to core 0, load generators to core 1.
 import os from 'node:os'
@@ -16,6 +16,7 @@ import { handshakeSuite } from './suites/handshake.js'
 import { fanoutSuite } from './suites/fanout.js'
 import { memorySuite } from './suites/memory.js'
 import { startupSuite } from './suites/startup.js'
+import { instructionsSuite } from './suites/instructions.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -30,7 +31,8 @@ const suites = [
   ['handshake', handshakeSuite],
   ['fanout', fanoutSuite],
   ['memory', memorySuite],
-  ['startup', startupSuite]
+  ['startup', startupSuite],
+  ['instructions', instructionsSuite]
 ]
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : null
 for (const name of only || []) {
