@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
 import { BoundedMap } from './bounded-map.js'
-import { describeDecision, OriginMatcher, type OriginAllowed, type OriginDecision, type OriginRefused, type RefusalReason } from './origin-matcher.js'
+import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused, type RefusalReason } from './origin-matcher.js'
 import { ORIGIN_REFUSED } from './protocol.js'
 import { RefusalLog } from './refusal-log.js'
 
@@ -54,34 +54,6 @@ const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)'
 })
 
-type PreflightKind = 'granted' | 'grantedPrivateNetwork' | 'denied'
-
-/** What a request from one allowed origin is answered with: every object in it built once, frozen. */
-class OriginGrants {
-  readonly request: CorsVerdict
-  /** The echoed origin; undefined for `*`, whose answers name no origin. */
-  readonly origin: string | undefined
-  /** Preflight verdicts, each made on the first preflight of its kind. */
-  preflights?: { -readonly [kind in PreflightKind]?: CorsVerdict }
-
-  constructor (decision: OriginAllowed, headers: HeaderMap, origin?: string) {
-    this.request = Object.freeze({ decision, headers })
-    this.origin = origin
-  }
-}
-
-/** The four 403 answers a policy can give: constant, so built once. */
-interface RefusalAnswers {
-  readonly request: CorsAnswer
-  readonly requestWithoutOrigin: CorsAnswer
-  readonly preflight: CorsAnswer
-  readonly preflightWithoutOrigin: CorsAnswer
-}
-
-function refusalAnswer (headers: HeaderMap, body: string): CorsAnswer {
-  return Object.freeze({ statusCode: 403, headers, body })
-}
-
 /**
  * The whole CORS configuration compiled once: the origin decision plus every header it implies.
  * Both plugins ask it for a verdict and only translate the verdict into their response API.
@@ -103,19 +75,9 @@ export class OriginPolicy {
   readonly #preflightGranted: HeaderMap
   readonly #preflightGrantedPrivateNetwork: HeaderMap
   readonly #preflightDenied: HeaderMap
-  readonly #refusals: RefusalAnswers
+  readonly #refusalHeaders: HeaderMap
+  readonly #preflightRefusalHeaders: HeaderMap
   readonly #headerChecks = new BoundedMap<string, boolean>(HEADER_CHECK_CACHE_LIMIT)
-  /** The verdict for a request without Origin; the same object every time. */
-  readonly #absent: CorsVerdict
-  /** With `*`: one record serves every origin. */
-  readonly #anyGrants: OriginGrants | undefined
-  /**
-   * Ready-to-send answers per allowed origin, so that an allowed request allocates nothing: one
-   * record per exact entry, made at start-up, and for wildcard and RegExp matches a cache as bounded
-   * as the decision cache (`decisionCacheSize`).
-   */
-  readonly #exactGrants = new Map<string, OriginGrants>()
-  readonly #matchedGrants: BoundedMap<string, OriginGrants>
 
   constructor (config: CorsConfig) {
     this.config = config
@@ -149,21 +111,8 @@ export class OriginPolicy {
     this.#preflightGranted = Object.freeze(granted)
     this.#preflightGrantedPrivateNetwork = Object.freeze({ ...granted, 'access-control-allow-private-network': 'true' })
 
-    const refusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, ...(dynamic ? { vary: 'Origin' } : {}) })
-    const preflightRefusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, vary: preflightVary })
-    this.#refusals = Object.freeze({
-      request: refusalAnswer(refusalHeaders, REFUSED_BODY),
-      requestWithoutOrigin: refusalAnswer(refusalHeaders, ORIGIN_REQUIRED_BODY),
-      preflight: refusalAnswer(preflightRefusalHeaders, REFUSED_BODY),
-      preflightWithoutOrigin: refusalAnswer(preflightRefusalHeaders, ORIGIN_REQUIRED_BODY)
-    })
-    const absent = this.#matcher.decide(undefined)
-    this.#absent = Object.freeze(dynamic ? { decision: absent } : { decision: absent, headers: this.#grant })
-    this.#matchedGrants = new BoundedMap(config.decisionCacheSize)
-    this.#anyGrants = config.allowlist.any ? new OriginGrants(this.#matcher.decide('*') as OriginAllowed, this.#grant) : undefined
-    for (const origin of config.allowlist.exact) {
-      this.#exactGrants.set(origin, new OriginGrants(this.#matcher.decide(origin) as OriginAllowed, Object.freeze({ 'access-control-allow-origin': origin, ...this.#grant }), origin))
-    }
+    this.#refusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, ...(dynamic ? { vary: 'Origin' } : {}) })
+    this.#preflightRefusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, vary: preflightVary })
     Object.freeze(this)
   }
 
@@ -179,23 +128,16 @@ export class OriginPolicy {
   /** The verdict for one request, from its method and headers. */
   verdict (method: string | undefined, headers: IncomingHttpHeaders): CorsVerdict {
     const origin = headers.origin
-    if (origin === undefined) return this.#absent
-    const grants = this.#grants(origin)
-    const requestMethod = headers['access-control-request-method']
-    const preflight = method === 'OPTIONS' && requestMethod !== undefined
-    if (grants instanceof OriginGrants) return preflight ? this.#preflight(grants, requestMethod, headers) : grants.request
-    return preflight ? { decision: grants, answer: this.refuse(grants, true) } : { decision: grants, refusal: this.refuse(grants, false) }
-  }
-
-  /** The ready-made answers for an allowed origin, or why it is refused. */
-  #grants (origin: string): OriginGrants | OriginRefused {
-    const known = this.#anyGrants ?? this.#exactGrants.get(origin) ?? this.#matchedGrants.get(origin)
-    if (known !== undefined) return known
     const decision = this.#matcher.decide(origin)
-    if (!decision.allowed) return decision
-    const grants = new OriginGrants(decision, Object.freeze({ 'access-control-allow-origin': origin, ...this.#grant }), origin)
-    this.#matchedGrants.set(origin, grants)
-    return grants
+    if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
+    const requestMethod = headers['access-control-request-method']
+    if (method === 'OPTIONS' && requestMethod !== undefined) {
+      return { decision, answer: decision.allowed ? this.#preflight(origin, requestMethod, headers) : this.refuse(decision, true) }
+    }
+    if (decision.allowed) {
+      return { decision, headers: this.vary === undefined ? this.#grant : { 'access-control-allow-origin': origin, ...this.#grant } }
+    }
+    return { decision, refusal: this.refuse(decision, false) }
   }
 
   /**
@@ -218,26 +160,21 @@ export class OriginPolicy {
    * The body is a constant (see REFUSED_BODY): the Origin is never echoed.
    */
   refuse (decision: OriginRefused, preflight: boolean): CorsAnswer {
-    const refusals = this.#refusals
-    if (decision.reason === 'absent') return preflight ? refusals.preflightWithoutOrigin : refusals.requestWithoutOrigin
-    return preflight ? refusals.preflight : refusals.request
+    const body = decision.reason === 'absent' ? ORIGIN_REQUIRED_BODY : REFUSED_BODY
+    return { statusCode: 403, headers: preflight ? this.#preflightRefusalHeaders : this.#refusalHeaders, body }
   }
 
-  /** A preflight from an allowed origin: its answer is made on the first one and kept with the origin. */
-  #preflight (grants: OriginGrants, requestMethod: string, headers: IncomingHttpHeaders): CorsVerdict {
+  #preflight (origin: string, requestMethod: string, headers: IncomingHttpHeaders): CorsAnswer {
     const granted = this.#methodAllowed(requestMethod) && this.#headersAllowed(headers['access-control-request-headers'])
     // The PNA grant goes only on a successful preflight that asked for it; opt-in, since the spec
     // (https://wicg.github.io/private-network-access/) is paused in favour of Local Network Access.
-    const kind = !granted
-      ? 'denied'
-      : this.config.privateNetwork && headers['access-control-request-private-network'] === 'true' ? 'grantedPrivateNetwork' : 'granted'
-    grants.preflights ??= {}
-    return (grants.preflights[kind] ??= Object.freeze({ decision: grants.request.decision, answer: this.#preflightAnswer(grants.origin, kind) }))
-  }
-
-  #preflightAnswer (origin: string | undefined, kind: PreflightKind): CorsAnswer {
-    const base = kind === 'denied' ? this.#preflightDenied : kind === 'granted' ? this.#preflightGranted : this.#preflightGrantedPrivateNetwork
-    return Object.freeze({ statusCode: 204, headers: origin === undefined ? base : Object.freeze({ 'access-control-allow-origin': origin, ...base }), body: '' })
+    const base = !granted
+      ? this.#preflightDenied
+      : this.config.privateNetwork && headers['access-control-request-private-network'] === 'true'
+        ? this.#preflightGrantedPrivateNetwork
+        : this.#preflightGranted
+    const answerHeaders = this.vary === undefined ? base : { 'access-control-allow-origin': origin, ...base }
+    return { statusCode: 204, headers: answerHeaders, body: '' }
   }
 
   #methodAllowed (method: string): boolean {
