@@ -96,13 +96,12 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
   const strays = new OpenSet<NetSocket>()
   let closing = false
 
-  /** Each answer with and without `Vary: Origin`, picked per request: an update may switch between `*` and a list. */
-  const answerOf = (statusCode: number, code: string, message: string, headers: HeaderMap = {}): () => HttpAnswer => {
-    const body = JSON.stringify({ statusCode, code, error: STATUS_CODES[statusCode], message })
-    const plain = Object.freeze({ statusCode, headers: Object.freeze({ 'content-type': JSON_TYPE, ...headers }), body })
-    const varied = Object.freeze({ statusCode, headers: Object.freeze({ 'content-type': JSON_TYPE, vary: 'Origin', ...headers }), body })
-    return () => policy.vary === undefined ? plain : varied
-  }
+  // Computed once: with realtime, no update may switch between `*` and a list (`originCheck`), so Vary stays.
+  const answerOf = (statusCode: number, code: string, message: string, headers: HeaderMap = {}): HttpAnswer => Object.freeze({
+    statusCode,
+    headers: Object.freeze({ 'content-type': JSON_TYPE, ...(policy.vary === undefined ? {} : { vary: policy.vary }), ...headers }),
+    body: JSON.stringify({ statusCode, code, error: STATUS_CODES[statusCode], message })
+  })
   const jsonp = answerOf(403, GATE_CODES.jsonp, 'JSONP polling is not served')
   const crossSite = answerOf(403, GATE_CODES.crossSite, 'a cross-site browser request without Origin is not served')
   // RFC 6455 §4.4: an unsupported version is answered 426 with the versions the server speaks.
@@ -119,19 +118,19 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
 
   /** The answer that ends this engine.io request before engine.io sees it, or the grant to add to engine.io's. */
   const decide = (request: IncomingMessage, url: string, upgrade: boolean): { answer?: HttpAnswer, grant?: HeaderMap } => {
-    if (closing && (upgrade || !hasSessionId(url))) return { answer: unavailable() }
+    if (closing && (upgrade || !hasSessionId(url))) return { answer: unavailable }
     // hybi-08 carried its origin in Sec-WebSocket-Origin, which nothing checks; version 13 moved it to
     // Origin (RFC 6455 §4.1, §4.4), and `ws` still accepts 8.
     if (upgrade && request.headers['sec-websocket-version'] !== '13') {
       logRefusal(request, GATE_CODES.websocketVersion, 'WebSocket upgrade refused: only version 13 (RFC 6455) carries the Origin that the policy checks')
-      return { answer: websocketVersion() }
+      return { answer: websocketVersion }
     }
     // A <script src> is a no-cors GET: sent with the user's cookies and without Origin (Fetch standard,
     // "append a request Origin header"), and engine.io would answer it with executable JSONP holding a
     // fresh sid (engine.io `lib/transports/polling-jsonp.ts`). engine.io-client 4+ never sends `j`.
     if (hasJsonpKey(url)) {
       logRefusal(request, GATE_CODES.jsonp, 'engine.io JSONP polling (query key `j`) refused: any page could read its reply; no supported client uses it')
-      return { answer: jsonp() }
+      return { answer: jsonp }
     }
     const verdict = policy.verdict(request.method, request.headers, upgrade ? 'websocket' : 'polling')
     const { decision } = verdict
@@ -142,7 +141,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
       const site = request.headers['sec-fetch-site']
       if (site === 'cross-site' || site === 'same-site') {
         logRefusal(request, GATE_CODES.crossSite, `engine.io request without Origin refused: Sec-Fetch-Site says ${site}`)
-        return { answer: crossSite() }
+        return { answer: crossSite }
       }
       return { answer: verdict.answer, grant: verdict.headers }
     }
@@ -183,8 +182,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
         return
       }
       for (const name of response.getHeaderNames()) response.removeHeader(name)
-      const answer = failure()
-      response.writeHead(answer.statusCode, answer.headers).end(answer.body)
+      response.writeHead(failure.statusCode, failure.headers).end(failure.body)
     }
   })
 
@@ -204,7 +202,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
       refuseUpgrade(socket, answer)
     } catch (error) {
       logFailure(request, error, 'upgrade')
-      if (socket.bytesWritten === 0) refuseUpgrade(socket, failure())
+      if (socket.bytesWritten === 0) refuseUpgrade(socket, failure)
       else socket.destroy()
     }
   })
