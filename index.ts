@@ -1,8 +1,8 @@
 // The combined entry point: the CORS plugin (also alone at `fastify-cors-io/cors`) and `realtime`.
 export * from './cors.js'
 export { realtime } from './plugins/realtime.js'
-export { CONNECT_ERRORS, GATE_CODES, ORIGIN_REFUSED } from './lib/protocol.js'
-export type { ConnectErrorCode, GateCode } from './lib/protocol.js'
+export { CONNECT_ERRORS, GATE_CODES, ORIGIN_REFUSED, ORIGIN_REVOKED, SERVER_EVENTS } from './lib/protocol.js'
+export type { ConnectErrorCode, GateCode, OriginRevokedPayload } from './lib/protocol.js'
 export type {
   ClientEvents, Dashboard, DashboardEvents, DashboardTarget, RealtimeOptions, RealtimeServer, RealtimeNamespace,
   RealtimeSocket, SocketData, SocketHandshake, SocketUser

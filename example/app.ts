@@ -9,6 +9,7 @@ import { corsPolicy, realtime } from '../index.js'
 import { readExampleConfig } from './config.js'
 import { DemoJobs } from './jobs.js'
 import { MetricsSampler } from './metrics.js'
+import { originsPanel, refusedTotal } from './origins-panel.js'
 import { AdminPresence } from './presence.js'
 import { apiRoutes } from './routes/api.js'
 import { authRoutes } from './routes/auth.js'
@@ -36,7 +37,7 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
   const presence = new AdminPresence()
 
   await fastify.register(fastifyCookie, { secret: config.cookieSecret })
-  await fastify.register(corsPolicy, { origins: config.origins, credentials: true })
+  await fastify.register(corsPolicy, { origins: config.origins, credentials: true, refusal: config.refusal })
   await fastify.register(realtime, {
     authenticate: async (handshake) => {
       const sessionId = handshake.signedCookies[SESSION_COOKIE]
@@ -53,7 +54,8 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
     sockets: () => ({ connected: fastify.io.engine.clientsCount, dashboards: fastify.dashboard.namespace.sockets.size }),
     sessions: () => sessions.size,
     // Counts refusals of both plugins: API requests and Socket.IO requests and upgrades.
-    refusedOrigins: () => fastify.originPolicy.refusals.total
+    refusedOrigins: () => refusedTotal(fastify.originPolicy.stats()),
+    origins: () => originsPanel(fastify.originPolicy.stats())
   })
   const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
 

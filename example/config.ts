@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import type { RefusalMode } from '../index.js'
 import { SESSION_MAX_AGE_SECONDS, SESSION_TTL_LIMIT_SECONDS } from './sessions.js'
 
 /** fastify-cli listens on this port when neither `PORT` nor `-p` is given. */
@@ -11,6 +12,8 @@ export interface ExampleConfig {
    * read `CORS_ORIGINS` itself (an explicit list would override it).
    */
   origins: string[] | undefined
+  /** corsPolicy's `refusal` from `CORS_REFUSAL` (e.g. `report-only` for a roll-out), or its default. */
+  refusal: RefusalMode | undefined
   cookieSecret: string
   /** How long a login lasts; when it ends, the session's live sockets are disconnected. */
   sessionTtlSeconds: number
@@ -32,10 +35,13 @@ function integerSetting (env: NodeJS.ProcessEnv, name: string, fallback: number,
  */
 export function readExampleConfig (env: NodeJS.ProcessEnv): ExampleConfig {
   const port = integerSetting(env, 'PORT', DEFAULT_PORT, 1, 65535)
-  const configuredOrigins = env.CORS_ORIGINS !== undefined && env.CORS_ORIGINS.trim() !== ''
+  // The plugin reads CORS_ORIGINS or CORS_ORIGINS_FILE itself; an explicit list would conflict with either.
+  const configuredOrigins = [env.CORS_ORIGINS, env.CORS_ORIGINS_FILE].some((value) => value !== undefined && value.trim() !== '')
   return {
     port,
     origins: configuredOrigins ? undefined : [`http://localhost:${port}`, `http://127.0.0.1:${port}`],
+    // corsPolicy validates it (a CorsConfigError at start-up names the modes).
+    refusal: env.CORS_REFUSAL === undefined || env.CORS_REFUSAL === '' ? undefined : env.CORS_REFUSAL as RefusalMode,
     // Sessions live in memory, so a secret that changes on restart only logs everybody out.
     cookieSecret: env.COOKIE_SECRET ?? randomBytes(32).toString('base64url'),
     sessionTtlSeconds: integerSetting(env, 'SESSION_TTL_SECONDS', SESSION_MAX_AGE_SECONDS, 1, SESSION_TTL_LIMIT_SECONDS)

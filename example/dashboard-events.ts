@@ -1,3 +1,4 @@
+import type { OriginsPanel } from './origins-panel.js'
 import type { SessionEndReason } from './sessions.js'
 import type { Role } from './users.js'
 
@@ -10,6 +11,7 @@ export interface Metrics {
   sockets: { connected: number, dashboards: number }
   sessions: number
   refusedOrigins: number
+  origins: OriginsPanel
 }
 
 export interface JobProgress {

@@ -5,6 +5,7 @@ export interface MetricsSources {
   sockets: () => Metrics['sockets']
   sessions: () => number
   refusedOrigins: () => number
+  origins: () => Metrics['origins']
 }
 
 const NS_PER_MS = 1e6
@@ -45,7 +46,8 @@ export class MetricsSampler {
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
       sockets: this.#sources.sockets(),
       sessions: this.#sources.sessions(),
-      refusedOrigins: this.#sources.refusedOrigins()
+      refusedOrigins: this.#sources.refusedOrigins(),
+      origins: this.#sources.origins()
     }
   }
 

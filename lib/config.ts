@@ -2,7 +2,9 @@ import { parseAllowlist, type Allowlist, type AllowlistEntry } from './allowlist
 import { closestName } from './closest-name.js'
 import { CorsConfigError } from './errors.js'
 
-export type RefusalMode = 'block' | 'omit-headers'
+export type RefusalMode = 'block' | 'omit-headers' | 'report-only'
+/** A route's `config.corsRefusal`: report-only is the whole policy's roll-out mode, never one route's. */
+export type RouteRefusalMode = Exclude<RefusalMode, 'report-only'>
 
 /** Options of the `corsPolicy` plugin; names follow @fastify/cors where the meaning is the same. */
 export interface CorsPolicyOptions {
@@ -22,10 +24,27 @@ export interface CorsPolicyOptions {
   cacheControl?: number | string
   /** Answer Private Network Access preflights (legacy Chrome). Default `false`. Env: `CORS_PRIVATE_NETWORK`. */
   privateNetwork?: boolean
-  /** `block` (default): a refused Origin gets 403 and the handler does not run. `omit-headers`: served without CORS headers. */
+  /**
+   * `block` (default): a refused Origin gets 403 and the handler does not run. `omit-headers`: served without CORS headers.
+   * `report-only`: an origin the list would refuse is served as if listed, counted and logged as "would refuse" (docs/operations.md).
+   */
   refusal?: RefusalMode
   /** Bound of the memo of non-exact decisions (wildcard, RegExp, refusals). Default 1000. */
   decisionCacheSize?: number
+  /** A file holding the allowlist, reloaded on change and on SIGHUP. Default none. Env: `CORS_ORIGINS_FILE`. */
+  originsFile?: string
+  /** Reload `originsFile` when it changes (SIGHUP always reloads it). Default `true`. */
+  watchOriginsFile?: boolean
+  /** How many origins `originPolicy.stats()` counts one by one (the least counted makes room). Default 100. */
+  statsOrigins?: number
+  /** Prometheus metrics in the host's prom-client registry (prom-client is loaded only then). Default none. */
+  metrics?: { registry: MetricsRegistry }
+}
+
+/** What the plugin needs of a prom-client `Registry` (a structural type, so prom-client stays optional). */
+export interface MetricsRegistry {
+  registerMetric (metric: object): void
+  removeSingleMetric (name: string): void
 }
 
 export interface CorsConfig {
@@ -43,11 +62,13 @@ export interface CorsConfig {
   readonly warnings: readonly string[]
 }
 
+/** The options without a default value. */
+type Defaulted = 'origins' | 'cacheControl' | 'originsFile' | 'metrics'
 /**
  * Every default of `corsPolicy`, in one place; docs/options.md and the README's options table list
  * these values. `origins` has none on purpose: with no origins anywhere, registration fails.
  */
-export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, 'origins' | 'cacheControl'>> & Pick<CorsPolicyOptions, 'cacheControl'>> = Object.freeze({
+export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, Defaulted>> & Pick<CorsPolicyOptions, Defaulted>> = Object.freeze({
   credentials: false,
   methods: Object.freeze(['GET', 'HEAD', 'PUT', 'PATCH', 'POST', 'DELETE']),
   // Authorization is never covered by `*` (https://fetch.spec.whatwg.org/#cors-non-wildcard-request-header-name).
@@ -58,14 +79,18 @@ export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, 'origins'
   cacheControl: undefined,
   privateNetwork: false,
   refusal: 'block',
-  decisionCacheSize: 1000
+  decisionCacheSize: 1000,
+  originsFile: undefined,
+  watchOriginsFile: true,
+  statsOrigins: 100,
+  metrics: undefined
 })
 
 /** Above this many RegExp entries, a flood of distinct Origins costs real CPU (see docs/benchmarks.md). */
 const MANY_PATTERNS = 100
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
 const OPTION_NAMES: readonly string[] = Object.freeze(['origins', ...Object.keys(defaultOptions)])
-const REFUSAL_MODES: readonly RefusalMode[] = Object.freeze(['block', 'omit-headers'])
+const REFUSAL_MODES: readonly RefusalMode[] = Object.freeze(['block', 'omit-headers', 'report-only'])
 /** Fastify's own `register()` options reach the plugin too; they are not ours to refuse. */
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
@@ -93,7 +118,7 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
     throw new CorsConfigError(options.maxAge === undefined ? 'CORS_MAX_AGE' : 'maxAge', `${String(maxAge)} is not a whole number of seconds from 0 to 86400`, 'use e.g. 600 (the largest value every browser honours)')
   }
   const refusal = options.refusal ?? defaultOptions.refusal
-  if (!isRefusalMode(refusal)) throw refusalModeError('refusal', refusal)
+  if (!isRefusalMode(refusal)) throw refusalModeError('refusal', refusal, REFUSAL_MODES)
   const decisionCacheSize = options.decisionCacheSize ?? defaultOptions.decisionCacheSize
   if (!Number.isInteger(decisionCacheSize) || decisionCacheSize < 0) {
     throw new CorsConfigError('decisionCacheSize', `${String(decisionCacheSize)} is not a whole number ≥ 0`, 'use e.g. 1000')
@@ -110,19 +135,32 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
     privateNetwork,
     refusal,
     decisionCacheSize,
-    warnings: Object.freeze(collectWarnings(allowlist, credentials, maxAge))
+    warnings: Object.freeze(collectWarnings(allowlist, credentials, maxAge, refusal))
   })
 }
 
-/** Whether a value is one of the refusal modes (the plugin's `refusal`, a route's `config.corsRefusal`). */
-export function isRefusalMode (value: unknown): value is RefusalMode {
+/** The refusal modes a route's `config.corsRefusal` may take. */
+export const ROUTE_REFUSAL_MODES: readonly RouteRefusalMode[] = Object.freeze(['block', 'omit-headers'])
+const MODE_TEXT: Readonly<Record<RefusalMode, string>> = Object.freeze({
+  block: '"block" (403, the default)',
+  'omit-headers': '"omit-headers" (served without CORS headers)',
+  'report-only': '"report-only" (served as if listed, logged and counted as "would refuse")'
+})
+
+/** Whether a value is the plugin's `refusal` mode. */
+function isRefusalMode (value: unknown): value is RefusalMode {
   return REFUSAL_MODES.includes(value as RefusalMode)
 }
 
-/** The error for a value that is not a refusal mode; `setting` names where it was given. */
-export function refusalModeError (setting: string, value: unknown): CorsConfigError {
+/** Whether a value is a route's `config.corsRefusal` mode. */
+export function isRouteRefusalMode (value: unknown): value is RouteRefusalMode {
+  return ROUTE_REFUSAL_MODES.includes(value as RouteRefusalMode)
+}
+
+/** The error for a value that is not one of `modes`; `setting` names where it was given. */
+export function refusalModeError (setting: string, value: unknown, modes: readonly RefusalMode[]): CorsConfigError {
   const shown = typeof value === 'string' ? `"${value}"` : `${String(value)} (of type ${typeof value})`
-  return new CorsConfigError(setting, `${shown} is not a refusal mode`, 'use "block" (403, the default) or "omit-headers" (served without CORS headers)')
+  return new CorsConfigError(setting, `${shown} is not a refusal mode`, `use ${modes.map((mode) => MODE_TEXT[mode]).join(' or ')}`)
 }
 
 /**
@@ -164,8 +202,11 @@ export function refuseEntriesAnySiteCanUse (allowlist: Allowlist, where: string)
   }
 }
 
-function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: number): string[] {
+function collectWarnings (allowlist: Allowlist, credentials: boolean, maxAge: number, refusal: RefusalMode): string[] {
   const warnings: string[] = []
+  if (refusal === 'report-only') {
+    warnings.push(`REPORT-ONLY: origins the allowlist would refuse are SERVED as if listed${credentials ? ', with credentials, so any site can read your users\' data' : ''}, and only logged and counted as "would refuse" (originPolicy.stats()); set refusal: 'block' once the reports are clean`)
+  }
   if (maxAge > 7200) warnings.push(`maxAge ${maxAge} exceeds Chromium's cap (7200 s) and WebKit's (600 s); those browsers cache preflights for less`)
   else if (maxAge > 600) warnings.push(`maxAge ${maxAge} exceeds WebKit's cap (600 s); Safari caches preflights for 600 s at most`)
   if (allowlist.patterns.length > MANY_PATTERNS) {

@@ -23,6 +23,8 @@ export interface CorsVerdict {
   readonly refusal?: CorsAnswer
   /** Headers to add to the response the handler produces (CORS grants), when there are any. */
   readonly headers?: HeaderMap
+  /** Refused, yet served as if listed: `refusal: 'report-only'` (see `OriginPolicy.reports()`). */
+  readonly reported?: true
 }
 
 /** The part of a pino-style logger that refusal logging needs. */
@@ -42,8 +44,8 @@ const REFUSED_BODY = JSON.stringify({ statusCode: 403, code: ORIGIN_REFUSED, err
 const ORIGIN_REQUIRED_BODY = JSON.stringify({ statusCode: 403, code: ORIGIN_REFUSED, error: 'Forbidden', message: 'Origin header required' })
 /** Over HTTP/2 an Origin can be ~60 KB; a log field carries at most this much of it. */
 const LOGGED_ORIGIN_LENGTH = 300
-/** For the operator's log line: what to do about each kind of refusal. */
-const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
+/** For the operator's log line and the counters: what to do about each kind of refusal. */
+export const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   absent: 'non-browser clients must send an Origin header while requireOrigin is on',
   'too-long': 'none: no origin is that long, so this is not a browser',
   malformed: 'none, unless a proxy rewrites Origin: browsers never send this value',
@@ -53,6 +55,12 @@ const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   'not-listed': 'if this origin is yours, add it to origins (or CORS_ORIGINS)',
   'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)'
 })
+/**
+ * The refusals report-only serves: well-formed origins that the list does not name. No browser sends the
+ * others (absent where required, too long, malformed such as `null`, non-canonical), and granting them
+ * would echo what no list could ever admit (`null` is any sandboxed iframe's), so they stay refused.
+ */
+const REPORTED_REASONS: ReadonlySet<RefusalReason> = new Set(['not-listed', 'scheme-differs', 'port-differs', 'foreign-domain'])
 
 /**
  * The whole CORS configuration compiled once: the origin decision plus every header it implies.
@@ -130,14 +138,20 @@ export class OriginPolicy {
     const origin = headers.origin
     const decision = this.#matcher.decide(origin)
     if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
+    // Report-only serves the grant a listed origin gets, so a roll-out changes no response until enforced.
+    const granted = decision.allowed || this.reports(decision)
     const requestMethod = headers['access-control-request-method']
-    if (method === 'OPTIONS' && requestMethod !== undefined) {
-      return { decision, answer: decision.allowed ? this.#preflight(origin, requestMethod, headers) : this.refuse(decision, true) }
-    }
-    if (decision.allowed) {
-      return { decision, headers: this.vary === undefined ? this.#grant : { 'access-control-allow-origin': origin, ...this.#grant } }
-    }
-    return { decision, refusal: this.refuse(decision, false) }
+    const verdict: CorsVerdict = method === 'OPTIONS' && requestMethod !== undefined
+      ? { decision, answer: granted ? this.#preflight(origin, requestMethod, headers) : this.refuse(decision, true) }
+      : granted
+        ? { decision, headers: this.vary === undefined ? this.#grant : { 'access-control-allow-origin': origin, ...this.#grant } }
+        : { decision, refusal: this.refuse(decision, false) }
+    return granted && !decision.allowed ? { ...verdict, reported: true } : verdict
+  }
+
+  /** Whether a refusal is served anyway, only reported: `refusal: 'report-only'` and a well-formed origin. */
+  reports (decision: OriginRefused): boolean {
+    return this.config.refusal === 'report-only' && REPORTED_REASONS.has(decision.reason)
   }
 
   /**
@@ -147,10 +161,12 @@ export class OriginPolicy {
    */
   logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
     const logged = loggedOrigin(origin)
-    const suppressed = this.refusals.take(logged.origin ?? '')
+    // Per origin and reason: a live update can refuse the same origin for another reason.
+    const suppressed = this.refusals.take(`${decision.reason} ${logged.origin ?? ''}`)
     if (suppressed === undefined) return
-    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed },
-      describeDecision(origin, decision))
+    const reported = this.reports(decision)
+    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed, ...(reported ? { reportOnly: true } : {}) },
+      reported ? `report-only, served: would refuse: ${describeDecision(origin, decision)}` : describeDecision(origin, decision))
   }
 
   /**
@@ -220,5 +236,10 @@ export function appendVary (current: string | number | readonly string[] | undef
  */
 export function loggedOrigin (origin: string | undefined): { origin: string | undefined, originLength?: number } {
   if (origin === undefined || origin.length <= LOGGED_ORIGIN_LENGTH) return { origin }
-  return { origin: `${origin.slice(0, LOGGED_ORIGIN_LENGTH)}…`, originLength: origin.length }
+  return { origin: countedOrigin(origin), originLength: origin.length }
+}
+
+/** An Origin as the log and the counters key it: the Origin itself (no allocation), or its bounded cut. */
+export function countedOrigin (origin: string): string {
+  return origin.length <= LOGGED_ORIGIN_LENGTH ? origin : `${origin.slice(0, LOGGED_ORIGIN_LENGTH)}…`
 }

@@ -28,3 +28,18 @@ export type GateCode = typeof GATE_CODES[keyof typeof GATE_CODES]
 
 /** The `code` in the 403 body of an origin refusal, on HTTP routes and on engine.io requests and upgrades alike. */
 export const ORIGIN_REFUSED = 'ORIGIN_REFUSED'
+
+/** Events the server itself sends to a socket, besides the host app's own. */
+export const SERVER_EVENTS = Object.freeze({
+  /** Just before the server disconnects a socket whose origin a live allowlist update refuses; payload `OriginRevokedPayload`. */
+  originRevoked: 'fastify-cors-io:origin-revoked'
+} as const)
+
+/** The `code` of the `SERVER_EVENTS.originRevoked` payload. */
+export const ORIGIN_REVOKED = 'ORIGIN_REVOKED'
+
+/** What a socket is told before an allowlist update disconnects it: THAT, never which entry or why. */
+export interface OriginRevokedPayload {
+  readonly code: typeof ORIGIN_REVOKED
+  readonly message: string
+}

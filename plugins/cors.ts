@@ -2,18 +2,25 @@ import type {
   FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRouteHookHandler, onSendHookHandler
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { isRefusalMode, refusalModeError, type CorsPolicyOptions, type RefusalMode } from '../lib/config.js'
+import { isRouteRefusalMode, refusalModeError, ROUTE_REFUSAL_MODES, type CorsPolicyOptions, type RouteRefusalMode } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
-import { appendVary, createOriginPolicy, type OriginPolicy } from '../lib/origin-policy.js'
+import { LiveOriginPolicy } from '../lib/live-policy.js'
+import { appendVary } from '../lib/origin-policy.js'
+import { resolveRuntimeOptions } from '../lib/runtime-options.js'
+import { registerMetrics } from './metrics.js'
+import { reloadOriginsFile } from './origins-reload.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** The compiled origin policy; the realtime plugin enforces this very object on Socket.IO. */
-    originPolicy: OriginPolicy
+    /**
+     * The app's one origin policy, live: corsPolicy decides by it and the realtime plugin enforces this very
+     * object on Socket.IO; `update()` replaces the list, `stats()` returns its counters.
+     */
+    originPolicy: LiveOriginPolicy
   }
   interface FastifyContextConfig {
     /** Per-route refusal mode, e.g. `'omit-headers'` for an OAuth form_post callback that foreign sites POST to. */
-    corsRefusal?: RefusalMode
+    corsRefusal?: RouteRefusalMode
   }
 }
 
@@ -22,11 +29,15 @@ const REMOVE_FASTIFY_CORS = 'remove @fastify/cors: corsPolicy answers preflights
 
 const corsPolicyPlugin: FastifyPluginAsync<CorsPolicyOptions> = async (fastify, options) => {
   refuseConflicts(fastify)
-  const policy = createOriginPolicy(options)
+  const runtime = resolveRuntimeOptions(options, process.env)
+  const policy = new LiveOriginPolicy(runtime.policyOptions, process.env, fastify.log, runtime.statsOrigins)
   for (const warning of policy.config.warnings) fastify.log.warn({ plugin: 'fastify-cors-io' }, warning)
+  if (runtime.registry !== undefined) await registerMetrics(fastify, policy, runtime.registry)
   fastify.decorate('originPolicy', policy)
-  const completeVary = policy.vary === undefined ? undefined : varyCompleter(policy.vary)
+  // Installed whatever the list: an update can turn "*" (no Vary) into a list (Vary: Origin) and back.
+  const completeVary = varyCompleter(policy)
   enforcePolicy(fastify, policy, completeVary)
+  if (runtime.originsFile !== undefined) reloadOriginsFile(fastify, policy, runtime.originsFile, runtime.originsFileSetting, runtime.watchOriginsFile)
   // Preflights for paths without an OPTIONS route would otherwise reach the server's root 404
   // handler, which skips this plugin's hooks when it is registered in an encapsulated context.
   fastify.options('*', (_request, reply) => { reply.callNotFound() })
@@ -59,8 +70,7 @@ function fastifyCorsConflict (): CorsConfigError {
 }
 
 /** Refusals, preflights and grants in onRequest; `Vary: Origin` on every response. */
-function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, completeVary: onSendHookHandler | undefined): void {
-  const vary = policy.vary
+function enforcePolicy (fastify: FastifyInstance, policy: LiveOriginPolicy, completeVary: onSendHookHandler): void {
   // An unknown route value cannot occur after `prepareRoute`; routes registered before the plugin
   // are not checked there, so anything but 'omit-headers' blocks (fail closed).
   const blocksRefused = (request: FastifyRequest): boolean =>
@@ -69,8 +79,9 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
   // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
     // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
+    const vary = policy.vary
     if (vary !== undefined) reply.raw.setHeader('vary', vary)
-    const verdict = policy.verdict(request.method, request.headers)
+    const verdict = policy.verdict(request.method, request.headers, 'http')
     if (!verdict.decision.allowed && verdict.decision.reason !== 'absent') {
       policy.logRefusal(request.log, request.headers.origin, verdict.decision, request)
     }
@@ -85,26 +96,28 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
 
   // Here for the 404 handler and for routes registered before the plugin; `prepareRoute` puts the
   // same hook last on every later route.
-  if (completeVary !== undefined) fastify.addHook('onSend', completeVary)
+  fastify.addHook('onSend', completeVary)
   // A failing onSend hook sends its error response without running the onSend hooks again (fastify
   // `lib/reply.js` wrapOnSendEnd → onErrorHook), keeping whatever Vary it had set: complete it here.
-  if (vary !== undefined) {
-    fastify.addHook('onError', (_request, reply, _error, done) => {
-      reply.header('vary', appendVary(reply.getHeader('vary'), vary))
-      done()
-    })
-  }
+  fastify.addHook('onError', (_request, reply, _error, done) => {
+    const vary = policy.vary
+    if (vary !== undefined) reply.header('vary', appendVary(reply.getHeader('vary'), vary))
+    done()
+  })
 }
 
 /**
  * Completes `Vary` with `Origin` whatever a handler or hook set, for a dynamic allowlist
  * (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
  */
-function varyCompleter (vary: string): onSendHookHandler {
+function varyCompleter (policy: LiveOriginPolicy): onSendHookHandler {
   return function completeVary (_request, reply, payload, next) {
-    const current = reply.getHeader('vary')
-    const completed = appendVary(current, vary)
-    if (completed !== current) reply.header('vary', completed)
+    const vary = policy.vary
+    if (vary !== undefined) {
+      const current = reply.getHeader('vary')
+      const completed = appendVary(current, vary)
+      if (completed !== current) reply.header('vary', completed)
+    }
     next(null, payload)
   }
 }
@@ -116,16 +129,15 @@ function varyCompleter (vary: string): onSendHookHandler {
  * after every app-level one (Fastify docs, "Hooks": route-level hooks), so this is the only place
  * a handler's or a later hook's `Vary` cannot outlast it.
  */
-function prepareRoute (fastify: FastifyInstance, route: Parameters<onRouteHookHandler>[0], completeVary: onSendHookHandler | undefined): void {
+function prepareRoute (fastify: FastifyInstance, route: Parameters<onRouteHookHandler>[0], completeVary: onSendHookHandler): void {
   const methods = Array.isArray(route.method) ? route.method : [route.method]
   const name = `route ${methods.join(',')} ${route.url}`
   const mode: unknown = route.config?.corsRefusal
-  if (mode !== undefined && !isRefusalMode(mode)) throw refusalModeError(`${name}: config.corsRefusal`, mode)
+  if (mode !== undefined && !isRouteRefusalMode(mode)) throw refusalModeError(`${name}: config.corsRefusal`, mode, ROUTE_REFUSAL_MODES)
   if (methods.includes('OPTIONS') && route.routePath === '*') {
     if (fastify.hasPlugin(FASTIFY_CORS)) throw fastifyCorsConflict()
     throw new CorsConfigError(name, 'answers every preflight, which corsPolicy already does', 'remove the route, or the other CORS plugin that adds it')
   }
-  if (completeVary === undefined) return
   route.onSend = route.onSend === undefined ? [completeVary] : [...[route.onSend].flat(), completeVary]
 }
 

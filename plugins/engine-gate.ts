@@ -5,7 +5,8 @@ import type { Server as Engine, Socket as EngineSession } from 'engine.io'
 import type { FastifyInstance } from 'fastify'
 import { enginePrefix, hasJsonpKey, hasSessionId, OpenSet, rawHttpResponse, type HttpAnswer } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
-import { loggedOrigin, type HeaderMap, type OriginPolicy, type WarnLogger } from '../lib/origin-policy.js'
+import type { LiveOriginPolicy } from '../lib/live-policy.js'
+import { loggedOrigin, type HeaderMap, type WarnLogger } from '../lib/origin-policy.js'
 import { GATE_CODES } from '../lib/protocol.js'
 
 /** The part of a pino-style logger the gate needs. */
@@ -14,7 +15,7 @@ export interface GateLogger extends WarnLogger {
 }
 
 export interface EngineGateOptions {
-  policy: OriginPolicy
+  policy: LiveOriginPolicy
   engine: Engine
   /** The URL prefix engine.io serves, from `gatePrefix()`. */
   prefix: string
@@ -95,6 +96,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
   const strays = new OpenSet<NetSocket>()
   let closing = false
 
+  // Computed once: with realtime, no update may switch between `*` and a list (`originCheck`), so Vary stays.
   const answerOf = (statusCode: number, code: string, message: string, headers: HeaderMap = {}): HttpAnswer => Object.freeze({
     statusCode,
     headers: Object.freeze({ 'content-type': JSON_TYPE, ...(policy.vary === undefined ? {} : { vary: policy.vary }), ...headers }),
@@ -130,7 +132,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
       logRefusal(request, GATE_CODES.jsonp, 'engine.io JSONP polling (query key `j`) refused: any page could read its reply; no supported client uses it')
       return { answer: jsonp }
     }
-    const verdict = policy.verdict(request.method, request.headers)
+    const verdict = policy.verdict(request.method, request.headers, upgrade ? 'websocket' : 'polling')
     const { decision } = verdict
     if (decision.allowed) return { answer: verdict.answer, grant: verdict.headers }
     if (decision.reason === 'absent' && !requireOrigin) {
@@ -144,6 +146,8 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
       return { answer: verdict.answer, grant: verdict.headers }
     }
     policy.logRefusal(log, request.headers.origin, decision, request)
+    if (verdict.reported === true) return { answer: verdict.answer, grant: verdict.headers }
+    if (!hasSessionId(url)) policy.countSocket('refused-origin')
     return { answer: verdict.answer ?? verdict.refusal ?? policy.refuse(decision, false) }
   }
 

@@ -1,9 +1,9 @@
 import type { FastifyCookieOptions } from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import { closestName } from '../lib/closest-name.js'
-import { cookieWarnings, refuseEntriesAnySiteCanUse } from '../lib/config.js'
+import { cookieWarnings, refuseEntriesAnySiteCanUse, type CorsConfig } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
-import type { OriginPolicy } from '../lib/origin-policy.js'
+import type { LiveOriginPolicy, PolicyCheck } from '../lib/live-policy.js'
 import { gatePrefix } from './engine-gate.js'
 import type { RealtimeOptions } from './realtime-types.js'
 
@@ -96,18 +96,31 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
       `remove destroyUpgrade; if another upgrade listener needs longer to answer, raise \`destroyUpgradeTimeout\` (ms, up to ${MAX_TIMER_MS})`)
   }
   const enginePrefix = gatePrefix(fastify.server, resolved.path, resolved.addTrailingSlash)
-  if (fastify.originPolicy.config.allowlist.any !== resolved.allowAnyOrigin) {
-    throw resolved.allowAnyOrigin
-      ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
-      : new CorsConfigError('origins', '"*" with the realtime plugin: browsers send cookies on every WebSocket upgrade whatever CORS says, so any site could open a socket as your signed-in user',
-        'list the origins you trust in corsPolicy; or, if no socket is authenticated by cookies, pass `allowAnyOrigin: true` to realtime')
-  }
-  refuseEntriesAnySiteCanUse(fastify.originPolicy.config.allowlist, 'with the realtime plugin (browsers send cookies on every WebSocket upgrade whatever CORS says)')
+  originCheck(resolved.allowAnyOrigin)(fastify.originPolicy.config)
   return { resolved, enginePrefix }
 }
 
+/**
+ * What the realtime plugin refuses of corsPolicy's list, at start-up and on every `originPolicy.update()`
+ * (the same function): `"*"` unless `allowAnyOrigin`, and entries any site can use.
+ */
+export function originCheck (allowAnyOrigin: boolean): PolicyCheck {
+  return (config: CorsConfig) => {
+    if (config.allowlist.any !== allowAnyOrigin) {
+      throw allowAnyOrigin
+        ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
+        : new CorsConfigError('origins', '"*" with the realtime plugin: browsers send cookies on every WebSocket upgrade whatever CORS says, so any site could open a socket as your signed-in user',
+          'list the origins you trust in corsPolicy; or, if no socket is authenticated by cookies, pass `allowAnyOrigin: true` to realtime')
+    }
+    refuseEntriesAnySiteCanUse(config.allowlist, 'with the realtime plugin (browsers send cookies on every WebSocket upgrade whatever CORS says)')
+  }
+}
+
 /** Logs the risks of the allowlist for cookie-authenticated sockets, skipping what corsPolicy already logged. */
-export function logOriginRisks (fastify: FastifyInstance, policy: OriginPolicy, allowAnyOrigin: boolean): void {
+export function logOriginRisks (fastify: FastifyInstance, policy: LiveOriginPolicy, allowAnyOrigin: boolean): void {
+  if (policy.mode === 'report-only') {
+    fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, 'REPORT-ONLY: Socket.IO handshakes, polling requests and WebSocket upgrades from origins the allowlist would refuse are SERVED (with the user\'s cookies) and only logged and counted as "would refuse"; live sockets are not disconnected by updates; set corsPolicy\'s refusal: \'block\' once the reports are clean')
+  }
   if (allowAnyOrigin) {
     fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, 'allowAnyOrigin: any site can open a socket to this server, and browsers send the user\'s cookies with WebSocket upgrades; authenticate sockets by a token in `auth`, never by cookies')
   }

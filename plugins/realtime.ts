@@ -7,7 +7,8 @@ import { OpenSet } from '../lib/engine-http.js'
 import { createDashboard } from './dashboard.js'
 import { gateEngine } from './engine-gate.js'
 import { pendingClose } from './polling-close.js'
-import { logOriginRisks, validate, type Resolved } from './realtime-options.js'
+import { revokeRefusedSockets } from './origin-revocation.js'
+import { logOriginRisks, originCheck, validate, type Resolved } from './realtime-options.js'
 import { RecoveryAdapter } from './recovery-adapter.js'
 import type { Dashboard, RealtimeNamespace, RealtimeOptions, RealtimeServer, RealtimeSocket } from './realtime-types.js'
 import { socketGuard } from './socket-auth.js'
@@ -30,6 +31,8 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
   logOriginRisks(fastify, policy, allowAnyOrigin)
+  // The same check as at start-up, on every update of the shared policy.
+  policy.addCheck(originCheck(allowAnyOrigin))
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie, { ...cookiePlugin })
 
   const io: RealtimeServer = new Server({
@@ -53,14 +56,15 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   })
   io.bind(engine)
   const gate = gateEngine(fastify, {
-    policy: fastify.originPolicy, engine, prefix: enginePrefix, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
+    policy, engine, prefix: enginePrefix, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
   })
 
-  const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery })
+  const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count: (outcome) => { policy.countSocket(outcome) } })
   const adopt = (namespace: RealtimeNamespace): void => {
     guard(namespace)
     logConnections(fastify, namespace)
   }
+  const stopRevoking = policy.onUpdate(() => { revokeRefusedSockets(io, policy, requireOrigin, fastify.log) })
   adopt(io.of('/'))
   io.on('new_namespace', adopt)
   const dashboard = io.of(dashboardNamespace)
@@ -94,7 +98,10 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     // No poll comes any more: end every close still waiting for one, so no engine.io timer outlives app.close().
     for (const transport of [...sessions.values().map((session) => session.transport), ...closingTransports.values()]) pendingClose(transport)?.()
   })
-  fastify.addHook('onClose', async () => { await io.close() })
+  fastify.addHook('onClose', async () => {
+    stopRevoking()
+    await io.close()
+  })
 }
 
 function logConnections (fastify: FastifyInstance, namespace: RealtimeNamespace): void {
@@ -104,6 +111,7 @@ function logConnections (fastify: FastifyInstance, namespace: RealtimeNamespace)
     fastify.log.info({ namespace: namespace.name, socketId: this.id, userId: this.data.user.id, reason }, 'socket disconnected')
   }
   namespace.on('connection', (socket) => {
+    fastify.originPolicy.countSocket(socket.recovered ? 'recovered' : 'connected')
     fastify.log.info({ namespace: namespace.name, socketId: socket.id, userId: socket.data.user.id, transport: socket.conn.transport.name, recovered: socket.recovered }, 'socket connected')
     socket.on('disconnect', logDisconnect)
   })

@@ -2,13 +2,14 @@ import type { FastifyInstance } from 'fastify'
 import { Socket } from 'socket.io'
 import type { RealtimeNamespace, RealtimeOptions, RealtimeSocket, SocketHandshake, SocketUser } from './realtime-types.js'
 
-import { CONNECT_ERRORS } from '../lib/protocol.js'
+import type { SocketOutcome } from '../lib/origin-stats.js'
+import { CONNECT_ERRORS, type ConnectErrorCode } from '../lib/protocol.js'
 
 /** Stable `connect_error` messages a client can switch on; the table lives in lib/protocol.ts. */
 export { CONNECT_ERRORS }
 
 /** What the checks decided for one CONNECT: the user, or the `connect_error` code refusing it. */
-type Verdict = { user: SocketUser, refusal?: undefined } | { user?: undefined, refusal: string }
+type Verdict = { user: SocketUser, refusal?: undefined } | { user?: undefined, refusal: ConnectErrorCode }
 
 type Client = RealtimeSocket['client']
 type Session = NonNullable<ConstructorParameters<typeof Socket>[3]>
@@ -34,6 +35,8 @@ export interface SocketGuardOptions extends Pick<RealtimeOptions, 'authenticate'
   maxNamespacesPerConnection: number
   /** Connection-state recovery is on. */
   recovery: boolean
+  /** Counts each CONNECT this guard refuses. */
+  count: (outcome: SocketOutcome) => void
 }
 
 /** Engine.io connections by their socket, so a connection's state goes with it. */
@@ -52,7 +55,7 @@ type Connection = Client['conn']
  * then refuses or admits, without the old rooms and packets.
  */
 export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptions): (namespace: RealtimeNamespace) => void {
-  const { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery } = options
+  const { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count } = options
   const connections = new WeakMap<Connection, ConnectionState>()
   /** Verdicts reached before the socket existed (recovery, the bound), for the middleware to apply. */
   const decided = new WeakMap<RealtimeSocket, Verdict>()
@@ -124,6 +127,7 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
     const verdict = known === undefined ? admit(socket.client, socket.handshake.auth, socket.nsp.name) : Promise.resolve(known)
     verdict.then(({ user, refusal }) => {
       if (user !== undefined) socket.data.user = user
+      if (refusal !== undefined) count(refusal)
       next(refusal === undefined ? undefined : new Error(refusal))
     }, next)
   }

@@ -1,7 +1,7 @@
 import Fastify from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import {
-  CONNECT_ERRORS, corsPolicy, createOriginPolicy, CorsConfigError, GATE_CODES, MAX_ORIGIN_LENGTH, ORIGIN_REFUSED, OriginPolicy,
+  CONNECT_ERRORS, corsPolicy, createOriginPolicy, CorsConfigError, GATE_CODES, LiveOriginPolicy, MAX_ORIGIN_LENGTH, ORIGIN_REFUSED, OriginPolicy,
   type ConnectErrorCode, type GateCode,
   type AllowReason, type CorsPolicyOptions, type CorsVerdict, type OriginDecision, type RefusalMode, type RefusalReason
 } from 'fastify-cors-io'
@@ -12,7 +12,8 @@ const app = Fastify()
 app.register(corsPolicy, { origins: ['https://app.example.com', 'https://*.example.com', /https:\/\/pr-\d+\.example\.dev/] })
 app.register(corsPolicy, { origins: 'https://a.example, https://b.example', credentials: true, maxAge: 600, refusal: 'omit-headers' })
 app.register(corsPolicy)
-expectType<OriginPolicy>(app.originPolicy)
+expectType<LiveOriginPolicy>(app.originPolicy)
+expectType<OriginPolicy>(app.originPolicy.current)
 
 // Wrong option types do not compile.
 expectError(app.register(corsPolicy, { credentials: 'yes' }))

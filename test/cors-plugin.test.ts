@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type LightMyRequestResponse, type onSend
 import { corsPolicy } from '../plugins/cors.js'
 import type { CorsPolicyOptions } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
+import { LiveOriginPolicy } from '../lib/live-policy.js'
 import { appendVary, OriginPolicy } from '../lib/origin-policy.js'
 
 const APP = 'https://app.example.com'
@@ -440,9 +441,10 @@ t.test('"*" without credentials: preflights get ACAO * and no Vary: Origin', asy
   t.equal(response.headers.vary, 'Access-Control-Request-Method, Access-Control-Request-Headers')
 })
 
-t.test('the instance is decorated with the compiled policy', async (t) => {
+t.test('the instance is decorated with the live policy, deciding by a compiled one', async (t) => {
   const { app } = await build(t)
-  t.ok(app.originPolicy instanceof OriginPolicy)
+  t.ok(app.originPolicy instanceof LiveOriginPolicy)
+  t.ok(app.originPolicy.current instanceof OriginPolicy)
   t.match(app.originPolicy.decide(APP), { allowed: true, reason: 'exact', entry: APP })
 })
 

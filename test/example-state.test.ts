@@ -1,5 +1,9 @@
 import t from 'tap'
+import { MAX_REFUSED_SHOWN, originsPanel, refusedTotal } from '../example/origins-panel.js'
 import { AdminPresence } from '../example/presence.js'
+import type { OriginDecision } from '../lib/origin-matcher.js'
+import { REFUSAL_FIXES } from '../lib/origin-policy.js'
+import { OriginStats } from '../lib/origin-stats.js'
 import { SESSION_MAX_AGE_SECONDS, SessionStore } from '../example/sessions.js'
 
 t.test('sessions expire after their max age, by the clock even before their timer fires', async (t) => {
@@ -58,4 +62,26 @@ t.test('presence counts tabs per admin and forgets an admin with none left', asy
   t.equal(presence.list().admins.length, 1)
   presence.remove('b', 's3')
   t.equal(presence.list().admins.length, 1, 'removing a socket twice changes nothing')
+})
+
+t.test('the dashboard\'s origin panel lists refusals and would-be refusals most counted first, with reason and fix', async (t) => {
+  const stats = new OriginStats(10)
+  const notListed: OriginDecision = { allowed: false, reason: 'not-listed' }
+  for (let i = 0; i < 3; i++) stats.count('https://evil.example', notListed, false, 'http')
+  stats.count('https://partner.example', notListed, true, 'websocket')
+  stats.count('https://app.example', { allowed: true, reason: 'exact', entry: 'https://app.example' }, false, 'http')
+  stats.countSocket('connected')
+  stats.countSocket('unauthorized')
+  const panel = originsPanel(stats.snapshot('report-only', REFUSAL_FIXES))
+  t.same(panel, {
+    reportOnly: true,
+    refused: [
+      { origin: 'https://evil.example', reason: 'not-listed', fix: REFUSAL_FIXES['not-listed'], count: 3, served: false },
+      { origin: 'https://partner.example', reason: 'not-listed', fix: REFUSAL_FIXES['not-listed'], count: 1, served: true }
+    ],
+    connectionSuccessRate: 0.5
+  })
+  t.equal(refusedTotal(stats.snapshot('block', REFUSAL_FIXES)), 3, 'would-be refusals were served, so not counted as refused')
+  for (let i = 0; i < MAX_REFUSED_SHOWN + 5; i++) stats.count(`https://probe-${i}.example`, notListed, false, 'polling')
+  t.equal(originsPanel(stats.snapshot('block', REFUSAL_FIXES)).refused.length, MAX_REFUSED_SHOWN, 'bounded')
 })

@@ -9,6 +9,7 @@ t.test('config: the default allowlist is the app\'s own origins on its port', as
   t.same(readExampleConfig({ COOKIE_SECRET: 's' }), {
     port: DEFAULT_PORT,
     origins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+    refusal: undefined,
     cookieSecret: 's',
     sessionTtlSeconds: SESSION_MAX_AGE_SECONDS
   })
@@ -18,6 +19,12 @@ t.test('config: the default allowlist is the app\'s own origins on its port', as
 
 t.test('config: CORS_ORIGINS is left to the CORS plugin, which reads it itself', async (t) => {
   t.equal(readExampleConfig({ CORS_ORIGINS: 'https://admin.example' }).origins, undefined)
+  t.equal(readExampleConfig({ CORS_ORIGINS_FILE: '/etc/origins' }).origins, undefined, 'and CORS_ORIGINS_FILE')
+})
+
+t.test('config: CORS_REFUSAL sets the refusal mode, e.g. report-only for a roll-out', async (t) => {
+  t.equal(readExampleConfig({ CORS_REFUSAL: 'report-only' }).refusal, 'report-only')
+  t.equal(readExampleConfig({ CORS_REFUSAL: '' }).refusal, undefined)
 })
 
 t.test('config: a bad PORT stops the start', async (t) => {
@@ -105,6 +112,18 @@ t.test('without configuration it allows its own two origins and refuses others',
   const metrics = await metricsAs(base, await login(base, 'admin', 'admin'))
   t.equal(metrics.refusedOrigins, 2, 'the refused POST and preflight are counted')
   t.equal(metrics.sessions, 1, 'only the admin\'s login made a session')
+})
+
+t.test('with CORS_REFUSAL=report-only a refused origin is served, and the dashboard metrics say so with the reason and fix', async (t) => {
+  const { origin: base, port, logs } = await exampleApp(t, { CORS_REFUSAL: 'report-only' })
+  t.ok(logs.some((line) => line.includes('REPORT-ONLY')), 'warned at start')
+  const stranger = `http://localhost:${port + 1}`
+  const served = await fetch(`${base}/api/origin-check`, { method: 'POST', headers: { origin: stranger } })
+  t.equal(served.status, 200)
+  t.equal(served.headers.get('access-control-allow-origin'), stranger)
+  const metrics = await metricsAs(base, await login(base, 'admin', 'admin'))
+  t.match(metrics.origins, { reportOnly: true, refused: [{ origin: stranger, reason: 'port-differs', served: true, count: 1, fix: /add it to origins/ }] })
+  t.equal(metrics.refusedOrigins, 0, 'served, so not refused')
 })
 
 t.test('with CORS_ORIGINS the app logs and enforces that allowlist instead of its default', async (t) => {

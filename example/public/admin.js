@@ -133,10 +133,36 @@ socket.on('metrics', (metrics) => {
   setText('metric-dashboards', String(metrics.sockets.dashboards))
   setText('metric-sessions', String(metrics.sessions))
   setText('metric-refused', String(metrics.refusedOrigins))
+  renderOrigins(metrics.origins)
   const at = document.getElementById('metrics-at')
   at.dateTime = metrics.at
   at.textContent = new Date(metrics.at).toLocaleTimeString()
 })
+
+// The "Origin policy" panel, from fastify.originPolicy.stats(): report-only banner, success rate,
+// and each refused origin with its reason and the fix.
+function renderOrigins ({ reportOnly, refused, connectionSuccessRate }) {
+  document.getElementById('origins-report-only').hidden = !reportOnly
+  setText('origins-success', connectionSuccessRate === null ? '–' : `${Math.round(connectionSuccessRate * 1000) / 10} %`)
+  const list = document.getElementById('origins-refused')
+  if (refused.length === 0) {
+    const empty = document.createElement('li')
+    empty.className = 'empty'
+    empty.textContent = 'No refused origin'
+    list.replaceChildren(empty)
+    return
+  }
+  list.replaceChildren(...refused.map(({ origin, reason, fix, count, served }) => {
+    const item = document.createElement('li')
+    const head = document.createElement('strong')
+    head.textContent = `${origin} · ${served ? 'would refuse' : 'refused'} (${reason}) × ${count}`
+    const hint = document.createElement('span')
+    hint.className = 'muted'
+    hint.textContent = `Fix: ${fix}`
+    item.append(head, document.createElement('br'), hint)
+    return item
+  }))
+}
 
 socket.on('admins', ({ admins }) => {
   const list = document.getElementById('admins')
