@@ -1,9 +1,8 @@
 import type { FastifyCookieOptions } from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import { closestName } from '../lib/closest-name.js'
-import { cookieWarnings, refuseEntriesAnySiteCanUse } from '../lib/config.js'
+import { realtimeOriginWarnings } from '../lib/config-check.js'
 import { CorsConfigError } from '../lib/errors.js'
-import type { OriginPolicy } from '../lib/origin-policy.js'
 import { gatePrefix } from './engine-gate.js'
 import type { RealtimeOptions } from './realtime-types.js'
 
@@ -47,8 +46,11 @@ const DAY_MS = 24 * 60 * 60 * 1000
 
 export type Resolved = RealtimeOptions & Required<Pick<RealtimeOptions, keyof typeof defaultOptions>>
 
-/** Checks every option before the plugin has any effect; returns them over the defaults, and the URL prefix to gate. */
-export function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolved: Resolved, enginePrefix: string } {
+/**
+ * Checks every option before the plugin has any effect; returns them over the defaults, the URL prefix to
+ * gate, and the origin warnings to log (from `realtimeOriginWarnings`, which the CLI's `check` calls too).
+ */
+export function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolved: Resolved, enginePrefix: string, originWarnings: string[] } {
   if (!fastify.hasDecorator('originPolicy')) {
     throw new CorsConfigError('realtime', 'needs the origin policy of the corsPolicy plugin, which is not registered',
       'register corsPolicy first: `await app.register(corsPolicy, { origins })`, then `await app.register(realtime, …)`')
@@ -96,24 +98,13 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
       `remove destroyUpgrade; if another upgrade listener needs longer to answer, raise \`destroyUpgradeTimeout\` (ms, up to ${MAX_TIMER_MS})`)
   }
   const enginePrefix = gatePrefix(fastify.server, resolved.path, resolved.addTrailingSlash)
-  if (fastify.originPolicy.config.allowlist.any !== resolved.allowAnyOrigin) {
-    throw resolved.allowAnyOrigin
-      ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
-      : new CorsConfigError('origins', '"*" with the realtime plugin: browsers send cookies on every WebSocket upgrade whatever CORS says, so any site could open a socket as your signed-in user',
-        'list the origins you trust in corsPolicy; or, if no socket is authenticated by cookies, pass `allowAnyOrigin: true` to realtime')
-  }
-  refuseEntriesAnySiteCanUse(fastify.originPolicy.config.allowlist, 'with the realtime plugin (browsers send cookies on every WebSocket upgrade whatever CORS says)')
-  return { resolved, enginePrefix }
+  const originWarnings = realtimeOriginWarnings(fastify.originPolicy.config, resolved)
+  return { resolved, enginePrefix, originWarnings }
 }
 
-/** Logs the risks of the allowlist for cookie-authenticated sockets, skipping what corsPolicy already logged. */
-export function logOriginRisks (fastify: FastifyInstance, policy: OriginPolicy, allowAnyOrigin: boolean): void {
-  if (allowAnyOrigin) {
-    fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, 'allowAnyOrigin: any site can open a socket to this server, and browsers send the user\'s cookies with WebSocket upgrades; authenticate sockets by a token in `auth`, never by cookies')
-  }
-  for (const warning of cookieWarnings(policy.config.allowlist)) {
-    if (!policy.config.warnings.includes(warning)) fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, `WebSocket upgrades carry cookies whatever CORS says: ${warning}`)
-  }
+/** Logs the risks of the allowlist for cookie-authenticated sockets (see `realtimeOriginWarnings`). */
+export function logOriginRisks (fastify: FastifyInstance, warnings: readonly string[]): void {
+  for (const warning of warnings) fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, warning)
 }
 
 function expectFunction (setting: string, value: unknown, problem: string, fix: string): void {
