@@ -61,16 +61,20 @@ export function explainOrigin (origin: string, cors: CorsPolicyOptions, realtime
 function withEntry (origin: string, cors: CorsPolicyOptions, realtime: RealtimeOriginOptions | undefined, env: NodeJS.ProcessEnv,
   before: readonly ConfigFinding[]): { change: OriginChange } | { noSafeChange: string } {
   const fromEnv = cors.origins === undefined
-  const current = fromEnv ? env.CORS_ORIGINS ?? '' : cors.origins!
+  // Start-up succeeded, so without the option CORS_ORIGINS holds the list.
+  const current = cors.origins ?? env.CORS_ORIGINS as string
   const entries = typeof current === 'string' ? current.split(',').map((item) => item.trim()).filter((item) => item !== '') : current.map(String)
   const origins = [...entries, origin]
   const widened = typeof current === 'string' ? origins.join(',') : [...current, origin]
   const after = fromEnv
     ? checkConfiguration(cors, realtime, { ...env, CORS_ORIGINS: origins.join(',') })
     : checkConfiguration({ ...cors, origins: widened }, realtime, env)
-  const error = after.findings.find((finding) => finding.severity === 'error')
-  if (after.config === undefined || !new OriginMatcher(after.config.allowlist, 0).decide(origin).allowed) {
-    return { noSafeChange: `start-up would refuse the entry ${origin}: ${error?.setting}: ${error?.message}` }
+  if (after.config === undefined) {
+    const error = after.findings.at(-1)!
+    return { noSafeChange: `start-up refuses it as an entry (${error.setting}: ${error.message}), and browsers never send an Origin the URL parser refuses` }
+  }
+  if (!new OriginMatcher(after.config.allowlist, 0).decide(origin).allowed) {
+    return { noSafeChange: 'as an entry it normalizes to another origin (the URL parser rewrites its host), so no entry matches this value, which browsers never send' }
   }
   const known = new Set(before.map((finding) => finding.message))
   const warnings = after.findings.filter((finding) => !known.has(finding.message)).map((finding) => finding.message)
