@@ -297,7 +297,7 @@ async function runDoctor (args: string[]): Promise<number> {
   return print(doctorLines(report, json).join('\n'), exit)
 }
 
-const CORS_HEADERS = /^(?:access-control-|vary$|sec-websocket-accept$|upgrade$|connection$)/
+const CORS_HEADERS = /^(?:access-control-|vary$|sec-websocket-accept$|upgrade$)/
 
 function doctorLines (report: DoctorReport, json: boolean): string[] {
   const rows = [['STEP', 'RESULT', 'STATUS', 'REQUEST', 'DETAIL']]

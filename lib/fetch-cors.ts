@@ -209,7 +209,7 @@ export function browserMessages (failure: CorsFailure, detail: string | undefine
   const noCors = initiator === 'fetch' ? ' Have the server send the header with a valid value, or, if an opaque response serves your needs, set the request\'s mode to \'no-cors\' to fetch the resource with CORS disabled.' : ''
   const xhrCredentials = initiator === 'xhr' ? ' The credentials mode of requests initiated by the XMLHttpRequest is controlled by the withCredentials attribute.' : ''
   const firefox = (reason: string, withStatus = false): string =>
-    `Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at ${url}. (Reason: ${reason}).${withStatus ? ` Status code: ${status}.` : ''}`
+    `Cross-Origin Request Blocked: The Same Origin Policy disallows reading the remote resource at ${url}. (Reason: ${reason}).${withStatus ? ` Status code: ${status ?? '(null)'}.` : ''}`
   const safariLoad = `${initiator === 'fetch' ? 'Fetch API' : 'XMLHttpRequest'} cannot load ${url} due to access control checks.`
   const safari = (reason: string): string => `${reason} ${safariLoad}`
   // WebKit checks a preflight's status before its headers (CrossOriginAccessControl.cpp validatePreflightResponse).
