@@ -101,7 +101,7 @@ async function socketSteps (endpoint: URL, origin: string, credentials: boolean,
   const steps: DoctorStep[] = [handshake]
   const sid = (handshake.verdict as { sid?: string }).sid
   if (sid === undefined) {
-    steps.push(skippedPoll('polling-send', query('transport=polling&sid=…')), skippedPoll('polling-receive', query('transport=polling&sid=…')))
+    steps.push(skippedPoll('polling-send', `${query('transport=polling')}&sid=`), skippedPoll('polling-receive', `${query('transport=polling')}&sid=`))
   } else {
     const session = query(`transport=polling&sid=${encodeURIComponent(sid)}`)
     const poll = (received: ReceivedResponse): Verdict => pollCheck(origin, credentials, received)
