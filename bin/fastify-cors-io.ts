@@ -112,7 +112,8 @@ Exit codes: 0 every step passes, 1 a step fails, 2 usage error.
 
 class UsageError extends Error {}
 
-const colour = process.stdout.isTTY && process.env.NO_COLOR === undefined
+// FORCE_COLOR and NO_COLOR as Node's own terminal colours read them (https://no-color.org).
+const colour = (process.stdout.isTTY || process.env.FORCE_COLOR !== undefined) && process.env.NO_COLOR === undefined
 function paint (format: Parameters<typeof styleText>[0], text: string, json: boolean): string {
   return colour && !json ? styleText(format, text) : text
 }
@@ -167,8 +168,8 @@ function loadInput (values: Record<string, unknown>): CheckInput | ConfigReport 
   try {
     return configInput(values)
   } catch (error) {
-    if (!(error instanceof CorsConfigError)) throw error
-    return { findings: [errorFinding(error, 'corsPolicy')] }
+    // The file, its JSON and its RegExps raise nothing but CorsConfigError.
+    return { findings: [errorFinding(error as CorsConfigError, 'corsPolicy')] }
   }
 }
 
@@ -176,7 +177,7 @@ function readConfigFile (path: string): string {
   try {
     return readFileSync(path, 'utf8')
   } catch (error) {
-    throw new CorsConfigError(path, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, 'pass the path of a JSON check file')
+    throw new CorsConfigError(path, `cannot be read (${(error as NodeJS.ErrnoException).code})`, 'pass the path of a JSON check file')
   }
 }
 
@@ -346,11 +347,10 @@ async function main (argv: string[]): Promise<number> {
       }
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`fastify-cors-io: ${error.message}\nRun fastify-cors-io ${command !== undefined && command in HELP ? `${command} ` : ''}--help for usage.\n`)
-      return EXIT_USAGE
-    }
-    throw error
+    // Anything else thrown comes from the arguments too (e.g. a --socket-path no URL can resolve).
+    const hint = error instanceof UsageError ? `\nRun fastify-cors-io ${command in HELP ? `${command} ` : ''}--help for usage.` : ''
+    process.stderr.write(`fastify-cors-io: ${(error as Error).message}${hint}\n`)
+    return EXIT_USAGE
   }
 }
 

@@ -75,7 +75,21 @@ t.test('explain prints the verdict as a table, with the change written for CORS_
   ].join('\n'))
 })
 
+t.test('explain prints the entry of an allowed origin, the entry a refused one resembles, and why no change is safe', async (t) => {
+  const allowed = await runCli(['explain', 'https://app.example.com', ...ORIGINS])
+  t.equal(allowed.code, 0)
+  t.equal(allowed.stdout, 'Origin "https://app.example.com" is allowed by entry https://app.example.com\n  verdict  allowed\n  reason   exact\n  entry    https://app.example.com\n')
+  const resembles = await runCli(['explain', 'http://app.example.com', '--origins', 'https://app.example.com'])
+  t.match(resembles.stdout, /\n {2}resembles {2}https:\/\/app\.example\.com\n/)
+  t.match(resembles.stdout, /\n {2}change {5}add http:\/\/app\.example\.com to origins, only if that origin is yours:\n {13}origins: \["https:\/\/app\.example\.com","http:\/\/app\.example\.com"\]\n$/)
+  const none = await runCli(['explain', 'null', '--origins', 'https://app.example.com'])
+  t.match(none.stdout, /\n {2}change {3}none is safe: "null" is the Origin of sandboxed iframes/)
+})
+
 t.test('explain exits 2 on an invalid configuration or without an origin', async (t) => {
+  const unreadable = await runCliJson<ExplainJson>(['explain', 'https://a.example', '--config', '/nonexistent/check.json'])
+  t.equal(unreadable.code, 2)
+  t.equal(unreadable.json.findings[0]?.setting, '/nonexistent/check.json')
   const invalid = await runCliJson<ExplainJson>(['explain', 'https://a.example', '--origins', 'https://a.example/'])
   t.equal(invalid.code, 2)
   t.equal(invalid.json.explanation, null)

@@ -64,7 +64,8 @@ async function fastifyCorsApp (t: TestLike, credentials: boolean): Promise<strin
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(fastifyCors, { origin: [ALLOWED], credentials, methods: ['GET', 'POST'] })
-  app.get('/api/me', async () => ({ ok: true }))
+  // Two cookies: Node keeps set-cookie as an array, which the report shows joined.
+  app.get('/api/me', async (_request, reply) => reply.header('set-cookie', ['a=1', 'b=2']).send({ ok: true }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
 }
@@ -100,7 +101,8 @@ t.test('doctor against this library without credentials, for a page that sends c
 
 t.test('doctor against a bare @fastify/cors app', async (t) => {
   const withCredentials = `${await fastifyCorsApp(t, true)}/api/me`
-  await probe(t, { url: withCredentials, origin: ALLOWED, cookie: 'a=1', socket: false }, [['preflight', 'skipped'], ['request', 'pass']], 'allowed')
+  const allowed = await probe(t, { url: withCredentials, origin: ALLOWED, cookie: 'a=1', socket: false }, [['preflight', 'skipped'], ['request', 'pass']], 'allowed')
+  t.equal(allowed.steps[1]?.received?.headers['set-cookie'], 'a=1, b=2')
   await probe(t, { url: withCredentials, origin: EVIL, socket: false }, [['preflight', 'skipped'], ['request', 'fail', 'missing-allow-origin']], 'refused')
   await probe(t, { url: withCredentials, origin: ALLOWED, method: 'PUT', socket: false }, [['preflight', 'fail', 'method-not-allowed'], ['request', 'fail']], 'wrong method')
   const withoutCredentials = `${await fastifyCorsApp(t, false)}/api/me`
@@ -144,6 +146,32 @@ t.test('doctor prints each step: the table, what was sent and received, the thre
   t.match(stdout, /\nSome steps fail \(see above\)\.\n$/)
 })
 
+t.test('doctor prints passing steps, notes, steps not run and responses without CORS headers', async (t) => {
+  const base = await libraryApp(t)
+  const ok = await runCli(['doctor', `${base}/api/me`, '--origin', ALLOWED, '--cookie', 'session=unsigned'])
+  t.equal(ok.code, 0)
+  t.match(ok.stdout, `doctor ${base}/api/me as a page on ${ALLOWED}, with credentials\n`)
+  t.match(ok.stdout, /\n {2}request {12}pass {4}200 {5}GET \S+ *\n/)
+  t.match(ok.stdout, `✔ request: GET ${base}/api/me\n    sent      origin: ${ALLOWED}; user-agent: fastify-cors-io doctor; cookie: session=unsigned\n    received  200; vary: Origin; access-control-allow-origin: ${ALLOWED}; access-control-allow-credentials: true\n`)
+  t.match(ok.stdout, /\n {4}note {6}the namespace refused the CONNECT \(socket\.io CONNECT_ERROR \{"message":"unauthorized"\}\); that is the app's authentication, not CORS\n/)
+  t.match(ok.stdout, /\nEvery step passes\.\n$/)
+
+  const plain = await plainSocketIo(t, { cors: { origin: ALLOWED } })
+  const refused = await runCli(['doctor', `${plain}/`, '--origin', EVIL])
+  t.equal(refused.code, 1)
+  t.match(refused.stdout, /\n {2}polling-send {7}not run {2}- {7}POST \S+&sid= +no session: the handshake failed\n/)
+  t.match(refused.stdout, `✖ request: GET ${plain}/\n    sent      origin: ${EVIL}; user-agent: fastify-cors-io doctor\n    received  404; no CORS headers\n`)
+  t.match(refused.stdout, `    failure   allow-origin-mismatch (${ALLOWED})\n`)
+  t.notOk(refused.stdout.includes('\u001b['), 'no colour when stdout is not a terminal')
+
+  const coloured = await runCli(['doctor', `${plain}/`, '--origin', EVIL, '--no-socket'], { FORCE_COLOR: '1' })
+  t.ok(coloured.stdout.includes('\u001b[31m✖'), 'FORCE_COLOR colours the marks')
+  const plainText = await runCli(['doctor', `${plain}/`, '--origin', EVIL, '--no-socket'], { FORCE_COLOR: '1', NO_COLOR: '1' })
+  t.notOk(plainText.stdout.includes('\u001b['), 'NO_COLOR wins')
+  const json = await runCli(['doctor', `${plain}/`, '--origin', EVIL, '--no-socket', '--json'], { FORCE_COLOR: '1' })
+  t.notOk(json.stdout.includes('\u001b['), 'never in JSON')
+})
+
 t.test('doctor reports a server that does not answer, and refuses bad usage with exit 2', async (t) => {
   const silent = createServer(() => {})
   const url = await listen(t, silent)
@@ -161,7 +189,8 @@ t.test('doctor reports a server that does not answer, and refuses bad usage with
     [['doctor', 'http://a.example'], /doctor needs --origin/],
     [['doctor', '--origin', ALLOWED], /doctor takes one URL/],
     [['doctor', 'http://a.example', '--origin', ALLOWED, '--timeout', '0'], /--timeout 0 is not a whole number/],
-    [['doctor', 'http://a.example', '--orign', ALLOWED], /unknown option --orign; did you mean --origin\?/]
+    [['doctor', 'http://a.example', '--orign', ALLOWED], /unknown option --orign; did you mean --origin\?/],
+    [['doctor', 'http://a.example', '--origin', ALLOWED, '--socket-path', 'http://['], /^fastify-cors-io: Invalid URL\n$/]
   ] as const) {
     const run = await runCli(args)
     t.equal(run.code, 2, args.join(' '))

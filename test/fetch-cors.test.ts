@@ -66,6 +66,8 @@ t.test('handshakeCheck and pollCheck read engine.io v4 payloads', async (t) => {
   t.same(handshakeCheck(ORIGIN, false, response(200, allow, '0{"sid":1}')), { pass: false, failure: 'handshake-failed', detail: '200 0{"sid":1}' })
   t.same(handshakeCheck(ORIGIN, false, response(200, allow, '0{oops')), { pass: false, failure: 'handshake-failed', detail: '200 0{oops' })
   t.same(handshakeCheck(ORIGIN, false, response(404, allow)), { pass: false, failure: 'handshake-failed', detail: '404 ' })
+  t.same(handshakeCheck(ORIGIN, false, response(200, allow)), { pass: false, failure: 'handshake-failed', detail: '200 ' }, 'no body')
+  t.same(handshakeCheck(ORIGIN, false, response(200, allow, '<html>')), { pass: false, failure: 'handshake-failed', detail: '200 <html>' }, 'not an engine.io payload')
   t.equal(handshakeCheck(ORIGIN, false, response(500, allow, 'x'.repeat(200))).detail, `500 ${'x'.repeat(120)}…`, 'a long body is cut')
 
   t.same(pollCheck(ORIGIN, false, response(200, allow, '40{"sid":"s"}')), { pass: true })
@@ -73,6 +75,7 @@ t.test('handshakeCheck and pollCheck read engine.io v4 payloads', async (t) => {
   t.same(pollCheck(ORIGIN, false, response(200, allow, '2\u001e44{"message":"unauthorized"}')), { pass: true, note: 'the namespace refused the CONNECT (socket.io CONNECT_ERROR {"message":"unauthorized"}); that is the app\'s authentication, not CORS' })
   t.same(pollCheck(ORIGIN, false, response(400, allow, '{"code":1,"message":"Session ID unknown"}')), { pass: false, failure: 'handshake-failed', detail: '400 {"code":1,"message":"Session ID unknown"}' })
   t.same(pollCheck(ORIGIN, false, response(400)), { pass: false, failure: 'missing-allow-origin' })
+  t.same(pollCheck(ORIGIN, false, response(502, allow)), { pass: false, failure: 'handshake-failed', detail: '502 ' })
 })
 
 t.test('upgradeCheck: a 101 with the right accept passes, unless HTTP refuses the same origin', async (t) => {
