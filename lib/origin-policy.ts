@@ -44,7 +44,7 @@ const REFUSED_BODY = JSON.stringify({ statusCode: 403, code: ORIGIN_REFUSED, err
 const ORIGIN_REQUIRED_BODY = JSON.stringify({ statusCode: 403, code: ORIGIN_REFUSED, error: 'Forbidden', message: 'Origin header required' })
 /** Over HTTP/2 an Origin can be ~60 KB; a log field carries at most this much of it. */
 const LOGGED_ORIGIN_LENGTH = 300
-/** For the operator's log line and the counters: what to do about each kind of refusal. */
+/** For the operator's log line, the counters and the CLI's `explain`: what to do about each kind of refusal. */
 export const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   absent: 'non-browser clients must send an Origin header while requireOrigin is on',
   'too-long': 'none: no origin is that long, so this is not a browser',

@@ -1,9 +1,10 @@
 import type { FastifyCookieOptions } from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import { closestName } from '../lib/closest-name.js'
-import { cookieWarnings, refuseEntriesAnySiteCanUse, type CorsConfig } from '../lib/config.js'
+import { realtimeOriginWarnings } from '../lib/config-check.js'
+import type { CorsConfig } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
-import type { LiveOriginPolicy, PolicyCheck } from '../lib/live-policy.js'
+import type { PolicyCheck } from '../lib/live-policy.js'
 import { gatePrefix } from './engine-gate.js'
 import type { RealtimeOptions } from './realtime-types.js'
 
@@ -47,8 +48,11 @@ const DAY_MS = 24 * 60 * 60 * 1000
 
 export type Resolved = RealtimeOptions & Required<Pick<RealtimeOptions, keyof typeof defaultOptions>>
 
-/** Checks every option before the plugin has any effect; returns them over the defaults, and the URL prefix to gate. */
-export function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolved: Resolved, enginePrefix: string } {
+/**
+ * Checks every option before the plugin has any effect; returns them over the defaults, the URL prefix to
+ * gate, and the origin warnings to log (from `realtimeOriginWarnings`, which the CLI's `check` calls too).
+ */
+export function validate (fastify: FastifyInstance, options: RealtimeOptions): { resolved: Resolved, enginePrefix: string, originWarnings: string[] } {
   if (!fastify.hasDecorator('originPolicy')) {
     throw new CorsConfigError('realtime', 'needs the origin policy of the corsPolicy plugin, which is not registered',
       'register corsPolicy first: `await app.register(corsPolicy, { origins })`, then `await app.register(realtime, …)`')
@@ -96,37 +100,21 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
       `remove destroyUpgrade; if another upgrade listener needs longer to answer, raise \`destroyUpgradeTimeout\` (ms, up to ${MAX_TIMER_MS})`)
   }
   const enginePrefix = gatePrefix(fastify.server, resolved.path, resolved.addTrailingSlash)
-  originCheck(resolved.allowAnyOrigin)(fastify.originPolicy.config)
-  return { resolved, enginePrefix }
+  const originWarnings = realtimeOriginWarnings(fastify.originPolicy.config, resolved)
+  return { resolved, enginePrefix, originWarnings }
 }
 
 /**
- * What the realtime plugin refuses of corsPolicy's list, at start-up and on every `originPolicy.update()`
- * (the same function): `"*"` unless `allowAnyOrigin`, and entries any site can use.
+ * What the realtime plugin refuses of corsPolicy's list, on every `originPolicy.update()`: the rules
+ * of its start-up (`realtimeOriginWarnings`), the same function.
  */
 export function originCheck (allowAnyOrigin: boolean): PolicyCheck {
-  return (config: CorsConfig) => {
-    if (config.allowlist.any !== allowAnyOrigin) {
-      throw allowAnyOrigin
-        ? new CorsConfigError('allowAnyOrigin', 'is set, but the origins of corsPolicy are not "*"', 'remove allowAnyOrigin')
-        : new CorsConfigError('origins', '"*" with the realtime plugin: browsers send cookies on every WebSocket upgrade whatever CORS says, so any site could open a socket as your signed-in user',
-          'list the origins you trust in corsPolicy; or, if no socket is authenticated by cookies, pass `allowAnyOrigin: true` to realtime')
-    }
-    refuseEntriesAnySiteCanUse(config.allowlist, 'with the realtime plugin (browsers send cookies on every WebSocket upgrade whatever CORS says)')
-  }
+  return (config: CorsConfig) => { realtimeOriginWarnings(config, { allowAnyOrigin }) }
 }
 
-/** Logs the risks of the allowlist for cookie-authenticated sockets, skipping what corsPolicy already logged. */
-export function logOriginRisks (fastify: FastifyInstance, policy: LiveOriginPolicy, allowAnyOrigin: boolean): void {
-  if (policy.mode === 'report-only') {
-    fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, 'REPORT-ONLY: Socket.IO handshakes, polling requests and WebSocket upgrades from origins the allowlist would refuse are SERVED (with the user\'s cookies) and only logged and counted as "would refuse"; live sockets are not disconnected by updates; set corsPolicy\'s refusal: \'block\' once the reports are clean')
-  }
-  if (allowAnyOrigin) {
-    fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, 'allowAnyOrigin: any site can open a socket to this server, and browsers send the user\'s cookies with WebSocket upgrades; authenticate sockets by a token in `auth`, never by cookies')
-  }
-  for (const warning of cookieWarnings(policy.config.allowlist)) {
-    if (!policy.config.warnings.includes(warning)) fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, `WebSocket upgrades carry cookies whatever CORS says: ${warning}`)
-  }
+/** Logs the risks of the allowlist for cookie-authenticated sockets (see `realtimeOriginWarnings`). */
+export function logOriginRisks (fastify: FastifyInstance, warnings: readonly string[]): void {
+  for (const warning of warnings) fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, warning)
 }
 
 function expectFunction (setting: string, value: unknown, problem: string, fix: string): void {

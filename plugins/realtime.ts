@@ -23,14 +23,14 @@ declare module 'fastify' {
 }
 
 const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, options) => {
-  const { resolved, enginePrefix } = validate(fastify, options)
+  const { resolved, enginePrefix, originWarnings } = validate(fastify, options)
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
     shutdownGraceMs, maxNamespacesPerConnection, prefix, logLevel, logSerializers, ...serverOptions
   } = resolved as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
-  logOriginRisks(fastify, policy, allowAnyOrigin)
+  logOriginRisks(fastify, originWarnings)
   // The same check as at start-up, on every update of the shared policy.
   policy.addCheck(originCheck(allowAnyOrigin))
   if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie, { ...cookiePlugin })
