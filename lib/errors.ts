@@ -5,12 +5,14 @@
 export class CorsConfigError extends Error {
   readonly code = 'FST_CORS_IO_INVALID_CONFIG'
   readonly setting: string
+  readonly problem: string
   readonly fix: string
 
   constructor (setting: string, problem: string, fix: string) {
     super(`${setting}: ${problem}. Fix: ${fix}.`)
     this.name = 'CorsConfigError'
     this.setting = setting
+    this.problem = problem
     this.fix = fix
   }
 }

@@ -1,10 +1,12 @@
 import type {
-  FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRouteHookHandler, onSendHookHandler
+  FastifyContextConfig, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema, HookHandlerDoneFunction, LogLevel, onRouteHookHandler, onSendHookHandler
 } from 'fastify'
 import fp from 'fastify-plugin'
-import { isRefusalMode, refusalModeError, type CorsPolicyOptions, type RefusalMode } from '../lib/config.js'
+import type { CorsPolicyOptions, RefusalMode } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 import { appendVary, createOriginPolicy, type OriginPolicy } from '../lib/origin-policy.js'
+import { compileRouteCors, routeCors, routeVerdict, type RouteCors, type RouteCorsOptions } from '../lib/route-cors.js'
+import { RoutePatterns, type PathOptions } from '../lib/route-patterns.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -12,26 +14,55 @@ declare module 'fastify' {
     originPolicy: OriginPolicy
   }
   interface FastifyContextConfig {
-    /** Per-route refusal mode, e.g. `'omit-headers'` for an OAuth form_post callback that foreign sites POST to. */
+    /**
+     * The route's CORS, as with @fastify/cors: `false` turns it off there (no grant header, its
+     * preflights refused), an object overrides some options for the route (see docs/options.md).
+     */
+    cors?: false | RouteCorsOptions
+    /** Per-route refusal mode, e.g. `'omit-headers'` for an OAuth form_post callback that foreign sites POST to; the same as `cors.refusal`. */
     corsRefusal?: RefusalMode
   }
 }
 
 const FASTIFY_CORS = '@fastify/cors'
-const REMOVE_FASTIFY_CORS = 'remove @fastify/cors: corsPolicy answers preflights and sets the CORS headers itself (its `origin` option is `origins` here; see docs/options.md)'
+const REMOVE_FASTIFY_CORS = 'remove @fastify/cors: corsPolicy answers preflights and sets the CORS headers itself (its `origin` option is `origins` here; see docs/migrating.md)'
+/** Where a route's compiled CORS lives in its config: a symbol, so no key of the host's own config can clash with it. */
+const ROUTE_CORS = Symbol('fastify-cors-io:route-cors')
+
+type PreparedConfig = FastifyContextConfig & { [ROUTE_CORS]?: RouteCors }
+
+/** What every route shares: the plugin's policy and options, and the routes with their own CORS config. */
+interface Routes {
+  readonly options: CorsPolicyOptions
+  readonly policy: OriginPolicy
+  /** The plugin's treatment, for every route without its own config. */
+  readonly plugin: RouteCors
+  /** Routes with their own config, for preflights to find by path and requested method. */
+  readonly own: RoutePatterns<RouteCors>
+  /** `METHOD url` of the routes with their own config, and of the routes with constraints. */
+  readonly ownKeys: Set<string>
+  readonly constrainedKeys: Set<string>
+  /** Compiled configs by the host's config object, which a GET route's automatic HEAD route shares: compiled and logged once. */
+  readonly compiled: WeakMap<object, RouteCors | undefined>
+}
 
 const corsPolicyPlugin: FastifyPluginAsync<CorsPolicyOptions> = async (fastify, options) => {
   refuseConflicts(fastify)
   const policy = createOriginPolicy(options)
   for (const warning of policy.config.warnings) fastify.log.warn({ plugin: 'fastify-cors-io' }, warning)
   fastify.decorate('originPolicy', policy)
-  const completeVary = policy.vary === undefined ? undefined : varyCompleter(policy.vary)
-  enforcePolicy(fastify, policy, completeVary)
+  // Fastify 5 merges its top-level router settings into `routerOptions`.
+  const { caseSensitive = true, ignoreTrailingSlash = false, ignoreDuplicateSlashes = false } = (fastify.initialConfig as { routerOptions?: Partial<PathOptions> }).routerOptions ?? {}
+  const own = new RoutePatterns<RouteCors>({ caseSensitive, ignoreTrailingSlash, ignoreDuplicateSlashes })
+  const routes: Routes = { options, policy, plugin: routeCors(policy), own, compiled: new WeakMap(), ownKeys: new Set(), constrainedKeys: new Set() }
+  enforcePolicy(fastify, routes)
   // Preflights for paths without an OPTIONS route would otherwise reach the server's root 404
   // handler, which skips this plugin's hooks when it is registered in an encapsulated context.
-  fastify.options('*', (_request, reply) => { reply.callNotFound() })
+  // Hidden from OpenAPI documents like @fastify/cors's (`schema.hide`, read by @fastify/swagger), and
+  // given the register() `logLevel` itself: Fastify applies none to a fastify-plugin-wrapped plugin.
+  fastify.options('*', { schema: { hide: policy.config.hideOptionsRoute } as FastifySchema, logLevel: (options as { logLevel?: LogLevel }).logLevel }, (_request, reply) => { reply.callNotFound() })
   // After the catch-all above, so that any later one is someone else's (@fastify/cors always adds one).
-  fastify.addHook('onRoute', (route) => { prepareRoute(fastify, route, completeVary) })
+  fastify.addHook('onRoute', (route) => { prepareRoute(fastify, route, routes) })
 }
 
 /**
@@ -59,22 +90,43 @@ function fastifyCorsConflict (): CorsConfigError {
 }
 
 /** Refusals, preflights and grants in onRequest; `Vary: Origin` on every response. */
-function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, completeVary: onSendHookHandler | undefined): void {
-  const vary = policy.vary
-  // An unknown route value cannot occur after `prepareRoute`; routes registered before the plugin
-  // are not checked there, so anything but 'omit-headers' blocks (fail closed).
-  const blocksRefused = (request: FastifyRequest): boolean =>
-    (request.routeOptions.config.corsRefusal ?? policy.config.refusal) !== 'omit-headers'
+function enforcePolicy (fastify: FastifyInstance, routes: Routes): void {
+  const { policy, plugin, own } = routes
+  // Routes registered before the plugin are not seen by `prepareRoute`, so their config is unchecked:
+  // a `cors` key turns CORS off and blocks refused origins, and any `corsRefusal` but 'omit-headers' blocks (fail closed).
+  const closed = routeCors(policy, false, 'block')
+  const blocking = routeCors(policy, true, 'block')
+  const omitting = routeCors(policy, true, 'omit-headers')
+  const unprepared = (config: FastifyContextConfig): RouteCors =>
+    config.cors !== undefined ? closed : config.corsRefusal === undefined ? plugin : config.corsRefusal === 'omit-headers' ? omitting : blocking
+
+  /**
+   * A preflight is answered by the policy of the route it asks about, found by its path and
+   * Access-Control-Request-Method (the router's own match, then one pass over the routes with their
+   * own config for that method), whatever route received the OPTIONS request itself.
+   */
+  const target = (request: FastifyRequest, method: string): RouteCors => {
+    const host = request.headers.host
+    const found = fastify.findRoute({ method, url: request.url, constraints: host === undefined ? undefined : { host } })
+    return (found === null ? undefined : own.lookup(method.toUpperCase(), request.url, found.params as Record<string, string>)) ?? plugin
+  }
+  const corsOf = (request: FastifyRequest): RouteCors => {
+    const requested = request.headers['access-control-request-method']
+    if (own.size > 0 && requested !== undefined && request.method === 'OPTIONS' && request.headers.origin !== undefined) return target(request, requested)
+    const config = request.routeOptions.config as PreparedConfig
+    return config[ROUTE_CORS] ?? unprepared(config)
+  }
 
   // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+    const route = corsOf(request)
     // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
-    if (vary !== undefined) reply.raw.setHeader('vary', vary)
-    const verdict = policy.verdict(request.method, request.headers)
+    if (route.policy.vary !== undefined) reply.raw.setHeader('vary', route.policy.vary)
+    const verdict = routeVerdict(route, request.method, request.headers)
     if (!verdict.decision.allowed && verdict.decision.reason !== 'absent') {
-      policy.logRefusal(request.log, request.headers.origin, verdict.decision, request)
+      route.policy.logRefusal(request.log, request.headers.origin, verdict.decision, request)
     }
-    const answer = verdict.answer ?? (verdict.refusal !== undefined && blocksRefused(request) ? verdict.refusal : undefined)
+    const answer = verdict.answer ?? (verdict.refusal !== undefined && route.blocks ? verdict.refusal : undefined)
     if (answer !== undefined) {
       reply.code(answer.statusCode).headers(answer.headers).send(answer.body)
       return
@@ -85,48 +137,78 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
 
   // Here for the 404 handler and for routes registered before the plugin; `prepareRoute` puts the
   // same hook last on every later route.
-  if (completeVary !== undefined) fastify.addHook('onSend', completeVary)
+  if (policy.vary === undefined) return
+  fastify.addHook('onSend', completeVary)
   // A failing onSend hook sends its error response without running the onSend hooks again (fastify
   // `lib/reply.js` wrapOnSendEnd → onErrorHook), keeping whatever Vary it had set: complete it here.
-  if (vary !== undefined) {
-    fastify.addHook('onError', (_request, reply, _error, done) => {
-      reply.header('vary', appendVary(reply.getHeader('vary'), vary))
-      done()
-    })
-  }
+  fastify.addHook('onError', (_request, reply, _error, done) => {
+    reply.header('vary', appendVary(reply.getHeader('vary'), ORIGIN))
+    done()
+  })
 }
+
+const ORIGIN = 'Origin'
 
 /**
  * Completes `Vary` with `Origin` whatever a handler or hook set, for a dynamic allowlist
  * (https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches).
  */
-function varyCompleter (vary: string): onSendHookHandler {
-  return function completeVary (_request, reply, payload, next) {
-    const current = reply.getHeader('vary')
-    const completed = appendVary(current, vary)
-    if (completed !== current) reply.header('vary', completed)
-    next(null, payload)
-  }
+const completeVary: onSendHookHandler = function completeVary (_request, reply, payload, next) {
+  const current = reply.getHeader('vary')
+  const completed = appendVary(current, ORIGIN)
+  if (completed !== current) reply.header('vary', completed)
+  next(null, payload)
 }
 
 /**
- * Checked and prepared once per route, at registration: an unknown `config.corsRefusal` is an
- * error (it would otherwise turn the block off there), a foreign catch-all preflight route is a
- * conflict, and the Vary completer becomes the route's LAST onSend hook. Route-level hooks run
- * after every app-level one (Fastify docs, "Hooks": route-level hooks), so this is the only place
- * a handler's or a later hook's `Vary` cannot outlast it.
+ * Checked and prepared once per route, at registration: its CORS config is compiled (an unknown
+ * key or value is an error naming the route), a foreign catch-all preflight route is a conflict, and
+ * the Vary completer becomes the route's LAST onSend hook. Route-level hooks run after every
+ * app-level one (Fastify docs, "Hooks": route-level hooks), so this is the only place a handler's or a
+ * later hook's `Vary` cannot outlast it.
  */
-function prepareRoute (fastify: FastifyInstance, route: Parameters<onRouteHookHandler>[0], completeVary: onSendHookHandler | undefined): void {
+function prepareRoute (fastify: FastifyInstance, route: Parameters<onRouteHookHandler>[0], routes: Routes): void {
   const methods = Array.isArray(route.method) ? route.method : [route.method]
   const name = `route ${methods.join(',')} ${route.url}`
-  const mode: unknown = route.config?.corsRefusal
-  if (mode !== undefined && !isRefusalMode(mode)) throw refusalModeError(`${name}: config.corsRefusal`, mode)
   if (methods.includes('OPTIONS') && route.routePath === '*') {
     if (fastify.hasPlugin(FASTIFY_CORS)) throw fastifyCorsConflict()
     throw new CorsConfigError(name, 'answers every preflight, which corsPolicy already does', 'remove the route, or the other CORS plugin that adds it')
   }
-  if (completeVary === undefined) return
+  const config = route.config ?? {}
+  const known = routes.compiled.has(config)
+  const own = known ? routes.compiled.get(config) : compileRouteCors(name, config, routes.options, routes.policy)
+  if (!known) routes.compiled.set(config, own)
+  refuseConstrainedTwin(name, methods, route, own !== undefined, routes)
+  if (own !== undefined) {
+    for (const method of methods) routes.own.add(method, route.url, own)
+    for (const warning of known ? [] : own.policy.config.warnings) {
+      if (!routes.policy.config.warnings.includes(warning)) fastify.log.warn({ plugin: 'fastify-cors-io', route: name }, warning)
+    }
+  }
+  const cors = own ?? routes.plugin
+  route.config = { ...route.config, [ROUTE_CORS]: cors } as PreparedConfig
+  if (cors.policy.vary === undefined) return
   route.onSend = route.onSend === undefined ? [completeVary] : [...[route.onSend].flat(), completeVary]
+}
+
+/**
+ * A preflight finds its route by path and method only: it carries no Accept-Version, and Fastify's
+ * `findRoute()` does not say which of the routes on one path it chose by a constraint. So a route
+ * with its own config may neither have constraints nor share its method and path with a route that does.
+ */
+function refuseConstrainedTwin (name: string, methods: readonly string[], route: Parameters<onRouteHookHandler>[0], hasOwn: boolean, routes: Routes): void {
+  const constrained = Object.keys(route.constraints ?? {}).length > 0
+  if (!hasOwn && !constrained) return
+  const fix = 'give the CORS config to a route without constraints on its own path, or leave that path to the plugin\'s options'
+  if (hasOwn && constrained) {
+    throw new CorsConfigError(`${name}: config.cors`, `cannot apply to a route with constraints (${Object.keys(route.constraints!).join(', ')}): a preflight could not tell it from the other routes on its path`, fix)
+  }
+  for (const key of methods.map((method) => `${method} ${route.url}`)) {
+    if (hasOwn ? routes.constrainedKeys.has(key) : routes.ownKeys.has(key)) {
+      throw new CorsConfigError(`${name}: config.cors`, `${key} has both a route with its own CORS config and a route with constraints: a preflight could not tell which one it asks about`, fix)
+    }
+    (hasOwn ? routes.ownKeys : routes.constrainedKeys).add(key)
+  }
 }
 
 /** CORS for every route of the host app, from one origin allowlist (see docs/options.md). */
