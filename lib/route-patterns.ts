@@ -68,7 +68,7 @@ export class RoutePatterns<T> {
 }
 
 /**
- * find-my-way's pattern syntax: `:name` up to `/`, `-`, `.` or `(`, an optional `(RegExp)` after it,
+ * find-my-way's pattern syntax: `:name` up to `/`, `-`, `.`, `(` or `?`, an optional `(RegExp)` after it,
  * a trailing `?` for an optional last parameter, `::` for a literal colon, and `*` for the rest.
  */
 function parsePattern (pattern: string): Part[] {
@@ -81,13 +81,13 @@ function parsePattern (pattern: string): Part[] {
       i++
     } else if (char === ':') {
       let end = i + 1
-      while (end < pattern.length && !'/-.('.includes(pattern[end]!)) end++
+      while (end < pattern.length && !'/-.(?'.includes(pattern[end]!)) end++
       const name = pattern.slice(i + 1, end)
       if (pattern[end] === '(') end = closingParenthesis(pattern, end) + 1
       const optional = pattern[end] === '?'
       if (text !== '') parts.push(text)
       text = ''
-      parts.push({ param: optional ? name.replace(/\?$/, '') : name, optional })
+      parts.push({ param: name, optional })
       i = optional ? end : end - 1
     } else if (char === '*') {
       if (text !== '') parts.push(text)
