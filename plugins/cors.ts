@@ -106,8 +106,9 @@ function enforcePolicy (fastify: FastifyInstance, routes: Routes): void {
    * own config for that method), whatever route received the OPTIONS request itself.
    */
   const target = (request: FastifyRequest, method: string): RouteCors => {
-    const host = request.headers.host
-    const found = fastify.findRoute({ method, url: request.url, constraints: host === undefined ? undefined : { host } })
+    // With the Host, as the router derives it (find-my-way `host` constraint strategy), so that a
+    // host-constrained route on a static path is found as the actual request would find it.
+    const found = fastify.findRoute({ method, url: request.url, constraints: { host: request.headers.host } })
     return (found === null ? undefined : own.lookup(method.toUpperCase(), request.url, found.params as Record<string, string>)) ?? plugin
   }
   const corsOf = (request: FastifyRequest): RouteCors => {

@@ -79,6 +79,7 @@ t.test('config.cors false: a preflight asking about the route is refused, even f
   t.equal(response.statusCode, 403)
   t.same(grants(response), [], 'no grant: the browser never sends the DELETE')
   t.equal(ran['delete-private'], undefined)
+  t.equal((await preflight(app, '/private', EVIL, 'DELETE')).statusCode, 403, 'and from a refused one')
   // The control: a preflight about a route without config on the same plugin is granted.
   const granted = await preflight(app, '/data', APP, 'DELETE')
   t.equal(granted.statusCode, 204)
@@ -214,6 +215,28 @@ t.test('a route registered before the plugin with config.cors gets CORS off and 
   t.equal(allowed.statusCode, 200)
   t.same(grants(allowed), [], 'and nothing is granted')
   t.equal(ran, 1)
+})
+
+t.test('a route registered before the plugin keeps a valid corsRefusal "omit-headers"', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  app.post('/early', { config: { corsRefusal: 'omit-headers' } }, async () => 'ran')
+  await app.register(corsPolicy, { origins: [APP] })
+  const response = await app.inject({ method: 'POST', url: '/early', headers: { origin: EVIL } })
+  t.equal(response.statusCode, 200)
+  t.same(grants(response), [])
+})
+
+t.test('a preflight finds the route the actual request would reach on its Host, beside a host-constrained static route', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(corsPolicy, { origins: [APP] })
+  app.delete('/users/me', { constraints: { host: 'a.example.com' } }, async () => 'me on a')
+  app.delete('/users/:id', { config: { cors: false } }, async () => 'user')
+  await app.ready()
+  const ask = async (host: string): Promise<number> => (await app.inject({ method: 'OPTIONS', url: '/users/me', headers: { host, origin: APP, 'access-control-request-method': 'DELETE' } })).statusCode
+  t.equal(await ask('a.example.com'), 204, 'on a.example.com, /users/me is the host-constrained route, with the plugin\'s policy')
+  t.equal(await ask('b.example.com'), 403, 'elsewhere it is /users/:id, with CORS off')
 })
 
 t.test('over the network: a browser-like preflight then the actual request, per route', async (t) => {

@@ -70,3 +70,13 @@ t.test('a route with its own CORS config may not have constraints, nor share its
   app.patch('/p', { constraints: { host: 'api.example.com' } }, async () => 'another method is fine')
   await app.ready()
 })
+
+t.test('an error that is not a configuration error passes through a route\'s config unchanged', async (t) => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(corsPolicy, { origins: [APP] })
+  class Exploding extends Array<string> {
+    override [Symbol.iterator] (): ArrayIterator<string> { throw new TypeError('the host\'s own error') }
+  }
+  t.throws(() => app.get('/x', { config: untyped({ cors: { origins: new Exploding() } }) }, async () => 'x'), { name: 'TypeError', message: 'the host\'s own error' })
+})

@@ -31,6 +31,9 @@ t.test('a pattern is found by the path it spells with the router\'s params, and 
   t.equal(patterns.lookup('GET', '/users/%C3%A9', { id: 'é' }), 'user', 'percent-decoded like the router')
   t.equal(patterns.lookup('GET', '/users/%E0%A4%A', { id: '%E0%A4%A' }), 'user', 'an invalid escape is compared as it is')
   t.equal(patterns.lookup('POST', '/users/7', { id: '7' }), undefined, 'another method')
+  // The router refuses an unclosed RegExp after the onRoute hooks ran; parsing it must not throw first.
+  patterns.add('GET', '/bad/:id(\\d+', 'unclosed')
+  t.equal(patterns.lookup('GET', '/bad/1', { id: '1' }), 'unclosed')
 })
 
 t.test('the router\'s path options are applied to both sides', async (t) => {
