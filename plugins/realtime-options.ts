@@ -5,6 +5,7 @@ import { cookieWarnings, refuseEntriesAnySiteCanUse } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { OriginPolicy } from '../lib/origin-policy.js'
 import { gatePrefix } from './engine-gate.js'
+import { checkCookieOptions } from './handshake-cookies.js'
 import type { RealtimeOptions } from './realtime-types.js'
 
 /**
@@ -79,6 +80,7 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   if (typeof resolved.cookiePlugin !== 'object' || resolved.cookiePlugin === null) {
     throw new CorsConfigError('cookiePlugin', `${describe(resolved.cookiePlugin)} is not an options object`, 'pass @fastify/cookie options such as `{ secret }`')
   }
+  checkCookieOptions(resolved.cookiePlugin)
   expectInteger('recoveryWindowMs', resolved.recoveryWindowMs, 0, DAY_MS, 'e.g. 120000 (2 minutes); 0 turns recovery off')
   expectInteger('shutdownGraceMs', resolved.shutdownGraceMs, 0, 60_000, 'e.g. 1000')
   expectInteger('maxNamespacesPerConnection', resolved.maxNamespacesPerConnection, 1, 1000, 'e.g. 5, one more than the namespaces one client joins')
