@@ -28,7 +28,9 @@ const OWNED_OPTIONS: Readonly<Record<string, string>> = {
   cors: 'CORS headers come from the corsPolicy plugin\'s options; remove `cors`',
   allowRequest: 'the origin check is built in; put your own handshake check in `verifyHandshake`',
   serveClient: 'serve `socket.io/client-dist/socket.io.min.js` as a static file instead',
-  connectionStateRecovery: 'use `recoveryWindowMs`'
+  connectionStateRecovery: 'use `recoveryWindowMs`',
+  // fastify-socket.io's option (its README, "Hooks"): a function run instead of its default preClose.
+  preClose: 'realtime\'s own preClose hook disconnects every socket and cuts what is left after `shutdownGraceMs`; for work of yours before that, add `app.addHook(\'preClose\', …)` before registering realtime (Fastify runs preClose hooks in registration order)'
 }
 const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', ...Object.keys(defaultOptions)]
 /**
