@@ -97,8 +97,17 @@ function enforcePolicy (fastify: FastifyInstance, routes: Routes): void {
   const closed = routeCors(policy, false, 'block')
   const blocking = routeCors(policy, true, 'block')
   const omitting = routeCors(policy, true, 'omit-headers')
-  const unprepared = (config: FastifyContextConfig): RouteCors =>
-    config.cors !== undefined ? closed : config.corsRefusal === undefined ? plugin : config.corsRefusal === 'omit-headers' ? omitting : blocking
+  const warned = new WeakSet<object>()
+  const unprepared = (config: FastifyContextConfig & { url?: string, method?: string | string[] }): RouteCors => {
+    if (config.cors === undefined) return config.corsRefusal === undefined ? plugin : config.corsRefusal === 'omit-headers' ? omitting : blocking
+    // Once per route: `app.register(corsPolicy)` without await, then routes, is @fastify/cors's usual setup.
+    if (!warned.has(config)) {
+      warned.add(config)
+      fastify.log.warn({ plugin: 'fastify-cors-io', route: `${String(config.method)} ${String(config.url)}` },
+        'this route was registered before corsPolicy was loaded, so its config.cors was neither checked nor applied: CORS is off there and refused origins are blocked. Fix: `await app.register(corsPolicy, …)` before declaring routes')
+    }
+    return closed
+  }
 
   /**
    * A preflight is answered by the policy of the route it asks about, found by its path and

@@ -203,18 +203,24 @@ t.test('a route\'s own origins that are risky log their warning once, naming the
   t.match(routeWarnings[0]?.msg, /maxAge 7201 exceeds Chromium's cap/)
 })
 
-t.test('a route registered before the plugin with config.cors gets CORS off and blocks refused origins (fail closed)', async (t) => {
-  const app = Fastify()
+t.test('a route registered before the plugin with config.cors gets CORS off and blocks refused origins (fail closed), with a warning once', async (t) => {
+  const lines: Array<Record<string, unknown>> = []
+  const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>) } } } })
   t.teardown(() => app.close())
   let ran = 0
+  // @fastify/cors's usual setup: register() not awaited, so the routes come before the plugin loads.
+  app.register(corsPolicy, { origins: [APP], refusal: 'omit-headers' })
   app.post('/early', { config: { cors: { origins: [EVIL] } } as FastifyContextConfig }, async () => { ran++; return 'ran' })
-  await app.register(corsPolicy, { origins: [APP], refusal: 'omit-headers' })
+  await app.ready()
   const evil = await app.inject({ method: 'POST', url: '/early', headers: { origin: EVIL } })
   t.equal(evil.statusCode, 403, 'its unchecked origins are not trusted')
   const allowed = await app.inject({ method: 'POST', url: '/early', headers: { origin: APP } })
   t.equal(allowed.statusCode, 200)
   t.same(grants(allowed), [], 'and nothing is granted')
   t.equal(ran, 1)
+  const warnings = lines.filter((line) => line.route === 'POST /early')
+  t.equal(warnings.length, 1, 'one warning for the route, however many requests')
+  t.match(warnings[0]?.msg, /registered before corsPolicy was loaded.*`await app.register\(corsPolicy, …\)` before declaring routes/)
 })
 
 t.test('a route registered before the plugin keeps a valid corsRefusal "omit-headers"', async (t) => {
