@@ -1,6 +1,7 @@
 import { parseAllowlist, type Allowlist, type AllowlistEntry } from './allowlist.js'
 import { closestName } from './closest-name.js'
 import { CorsConfigError } from './errors.js'
+import { checkFastifyCorsOption, FASTIFY_CORS_ONLY } from './fastify-cors-options.js'
 
 export type RefusalMode = 'block' | 'omit-headers' | 'report-only'
 /** A route's `config.corsRefusal`: report-only is the whole policy's roll-out mode, never one route's. */
@@ -39,6 +40,8 @@ export interface CorsPolicyOptions {
   statsOrigins?: number
   /** Prometheus metrics in the host's prom-client registry (prom-client is loaded only then). Default none. */
   metrics?: { registry: MetricsRegistry }
+  /** Keep the plugin's catch-all `OPTIONS *` route out of OpenAPI documents (`schema.hide`), as @fastify/cors does. Default `true`. */
+  hideOptionsRoute?: boolean
 }
 
 /** What the plugin needs of a prom-client `Registry` (a structural type, so prom-client stays optional). */
@@ -58,6 +61,7 @@ export interface CorsConfig {
   readonly privateNetwork: boolean
   readonly refusal: RefusalMode
   readonly decisionCacheSize: number
+  readonly hideOptionsRoute: boolean
   /** Legal but risky settings, to be logged once at start-up. */
   readonly warnings: readonly string[]
 }
@@ -83,13 +87,14 @@ export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, Defaulted
   originsFile: undefined,
   watchOriginsFile: true,
   statsOrigins: 100,
-  metrics: undefined
+  metrics: undefined,
+  hideOptionsRoute: true
 })
 
 /** Above this many RegExp entries, a flood of distinct Origins costs real CPU (see docs/benchmarks.md). */
 const MANY_PATTERNS = 100
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
-const OPTION_NAMES: readonly string[] = Object.freeze(['origins', ...Object.keys(defaultOptions)])
+export const OPTION_NAMES: readonly string[] = Object.freeze(['origins', ...Object.keys(defaultOptions)])
 const REFUSAL_MODES: readonly RefusalMode[] = Object.freeze(['block', 'omit-headers', 'report-only'])
 /** Fastify's own `register()` options reach the plugin too; they are not ours to refuse. */
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
@@ -100,11 +105,8 @@ const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
  */
 export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.ProcessEnv = process.env): CorsConfig {
   for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key) && !REGISTER_OPTIONS.has(key)) {
-      const closest = closestName(key, OPTION_NAMES)
-      const hint = closest === undefined ? `remove it; the options are ${OPTION_NAMES.join(', ')}` : `rename it to \`${closest}\``
-      throw new CorsConfigError(key, 'is not an option of corsPolicy', hint)
-    }
+    if (FASTIFY_CORS_ONLY.includes(key)) checkFastifyCorsOption('', key, (options as Record<string, unknown>)[key])
+    else if (!OPTION_NAMES.includes(key) && !REGISTER_OPTIONS.has(key)) throw unknownOption(key, 'corsPolicy', OPTION_NAMES)
   }
   const allowlist = parseAllowlist(options.origins ?? env.CORS_ORIGINS ?? '')
   const credentials = options.credentials ?? parseBoolean('CORS_CREDENTIALS', env.CORS_CREDENTIALS) ?? defaultOptions.credentials
@@ -119,6 +121,8 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
   }
   const refusal = options.refusal ?? defaultOptions.refusal
   if (!isRefusalMode(refusal)) throw refusalModeError('refusal', refusal, REFUSAL_MODES)
+  const hideOptionsRoute = options.hideOptionsRoute ?? defaultOptions.hideOptionsRoute
+  expectBoolean('hideOptionsRoute', hideOptionsRoute)
   const decisionCacheSize = options.decisionCacheSize ?? defaultOptions.decisionCacheSize
   if (!Number.isInteger(decisionCacheSize) || decisionCacheSize < 0) {
     throw new CorsConfigError('decisionCacheSize', `${String(decisionCacheSize)} is not a whole number ≥ 0`, 'use e.g. 1000')
@@ -135,6 +139,7 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
     privateNetwork,
     refusal,
     decisionCacheSize,
+    hideOptionsRoute,
     warnings: Object.freeze(collectWarnings(allowlist, credentials, maxAge, refusal))
   })
 }
@@ -146,6 +151,13 @@ const MODE_TEXT: Readonly<Record<RefusalMode, string>> = Object.freeze({
   'omit-headers': '"omit-headers" (served without CORS headers)',
   'report-only': '"report-only" (served as if listed, logged and counted as "would refuse")'
 })
+
+/** The error for an option name that is not one of `names`, pointing at the closest one. */
+export function unknownOption (setting: string, of: string, names: readonly string[]): CorsConfigError {
+  const closest = closestName(setting.slice(setting.lastIndexOf('.') + 1), names)
+  const hint = closest === undefined ? `remove it; the options are ${names.join(', ')}` : `rename it to \`${closest}\``
+  return new CorsConfigError(setting, `is not an option of ${of}`, hint)
+}
 
 /** Whether a value is the plugin's `refusal` mode. */
 function isRefusalMode (value: unknown): value is RefusalMode {

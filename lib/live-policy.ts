@@ -9,8 +9,8 @@ import type { RefusalLog } from './refusal-log.js'
 
 /** What `update()` may change: the policy itself, not how the plugin reloads or reports it. */
 export type OriginPolicyUpdate = Omit<CorsPolicyOptions, RuntimeOption>
-type RuntimeOption = 'originsFile' | 'watchOriginsFile' | 'statsOrigins' | 'metrics'
-const RUNTIME_OPTIONS: readonly RuntimeOption[] = ['originsFile', 'watchOriginsFile', 'statsOrigins', 'metrics']
+type RuntimeOption = 'originsFile' | 'watchOriginsFile' | 'statsOrigins' | 'metrics' | 'hideOptionsRoute'
+const RUNTIME_OPTIONS: readonly RuntimeOption[] = ['originsFile', 'watchOriginsFile', 'statsOrigins', 'metrics', 'hideOptionsRoute']
 
 /** The entries an update added and removed, as their text. */
 export interface AllowlistChange {

@@ -6,6 +6,7 @@ import type { CorsConfig } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { PolicyCheck } from '../lib/live-policy.js'
 import { gatePrefix } from './engine-gate.js'
+import { checkCookieOptions } from './handshake-cookies.js'
 import type { RealtimeOptions } from './realtime-types.js'
 
 /**
@@ -28,7 +29,9 @@ const OWNED_OPTIONS: Readonly<Record<string, string>> = {
   cors: 'CORS headers come from the corsPolicy plugin\'s options; remove `cors`',
   allowRequest: 'the origin check is built in; put your own handshake check in `verifyHandshake`',
   serveClient: 'serve `socket.io/client-dist/socket.io.min.js` as a static file instead',
-  connectionStateRecovery: 'use `recoveryWindowMs`'
+  connectionStateRecovery: 'use `recoveryWindowMs`',
+  // fastify-socket.io's option (its README, "Hooks"): a function run instead of its default preClose.
+  preClose: 'realtime\'s own preClose hook disconnects every socket and cuts what is left after `shutdownGraceMs`; for work of yours before that, add `app.addHook(\'preClose\', …)` before registering realtime (Fastify runs preClose hooks in registration order)'
 }
 const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', ...Object.keys(defaultOptions)]
 /**
@@ -83,6 +86,7 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   if (typeof resolved.cookiePlugin !== 'object' || resolved.cookiePlugin === null) {
     throw new CorsConfigError('cookiePlugin', `${describe(resolved.cookiePlugin)} is not an options object`, 'pass @fastify/cookie options such as `{ secret }`')
   }
+  checkCookieOptions(resolved.cookiePlugin)
   expectInteger('recoveryWindowMs', resolved.recoveryWindowMs, 0, DAY_MS, 'e.g. 120000 (2 minutes); 0 turns recovery off')
   expectInteger('shutdownGraceMs', resolved.shutdownGraceMs, 0, 60_000, 'e.g. 1000')
   expectInteger('maxNamespacesPerConnection', resolved.maxNamespacesPerConnection, 1, 1000, 'e.g. 5, one more than the namespaces one client joins')

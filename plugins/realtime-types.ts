@@ -109,6 +109,9 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
    * before the remaining ones are cut, in ms (0 to 60000). Default 1000.
    */
   shutdownGraceMs?: number
-  /** Options for @fastify/cookie when the host has not registered it (e.g. `{ secret }`). */
+  /**
+   * `{ secret, algorithm, parseOptions }` for reading handshake cookies when the host registers no
+   * @fastify/cookie (before or after realtime); refused beside the host's own.
+   */
   cookiePlugin?: FastifyCookieOptions
 }

@@ -1,10 +1,10 @@
-import fastifyCookie from '@fastify/cookie'
 import { Server as Engine, type Socket as EngineSession, type Transport as EngineTransport } from 'engine.io'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import { OpenSet } from '../lib/engine-http.js'
 import { createDashboard } from './dashboard.js'
+import { cookieReader, ownCookieReader, type CookieReader } from './handshake-cookies.js'
 import { gateEngine } from './engine-gate.js'
 import { pendingClose } from './polling-close.js'
 import { revokeRefusedSockets } from './origin-revocation.js'
@@ -33,7 +33,10 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   logOriginRisks(fastify, originWarnings)
   // The same check as at start-up, on every update of the shared policy.
   policy.addCheck(originCheck(allowAnyOrigin))
-  if (!fastify.hasDecorator('parseCookie')) await fastify.register(fastifyCookie, { ...cookiePlugin })
+  // Chosen once every plugin is in, so that @fastify/cookie may be registered before or after realtime.
+  const ownCookies = fastify.hasDecorator('parseCookie') ? undefined : await ownCookieReader(fastify, cookiePlugin)
+  let cookies: CookieReader | undefined
+  fastify.addHook('onReady', async () => { cookies = cookieReader(fastify, ownCookies, options.cookiePlugin !== undefined) })
 
   const io: RealtimeServer = new Server({
     ...serverOptions,
@@ -59,7 +62,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     policy, engine, prefix: enginePrefix, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
   })
 
-  const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count: (outcome) => { policy.countSocket(outcome) } })
+  const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count: (outcome) => { policy.countSocket(outcome) }, cookies: () => cookies! })
   const adopt = (namespace: RealtimeNamespace): void => {
     guard(namespace)
     logConnections(fastify, namespace)

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { Socket } from 'socket.io'
+import type { CookieReader } from './handshake-cookies.js'
 import type { RealtimeNamespace, RealtimeOptions, RealtimeSocket, SocketHandshake, SocketUser } from './realtime-types.js'
 
 import type { SocketOutcome } from '../lib/origin-stats.js'
@@ -37,6 +38,8 @@ export interface SocketGuardOptions extends Pick<RealtimeOptions, 'authenticate'
   recovery: boolean
   /** Counts each CONNECT this guard refuses. */
   count: (outcome: SocketOutcome) => void
+  /** How to read handshake cookies; known once the app is ready, before any handshake. */
+  cookies: () => CookieReader
 }
 
 /** Engine.io connections by their socket, so a connection's state goes with it. */
@@ -55,7 +58,7 @@ type Connection = Client['conn']
  * then refuses or admits, without the old rooms and packets.
  */
 export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptions): (namespace: RealtimeNamespace) => void {
-  const { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count } = options
+  const { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count, cookies } = options
   const connections = new WeakMap<Connection, ConnectionState>()
   /** Verdicts reached before the socket existed (recovery, the bound), for the middleware to apply. */
   const decided = new WeakMap<RealtimeSocket, Verdict>()
@@ -71,7 +74,7 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
   const handshakeOf = (client: Client, auth: Record<string, unknown>, namespace: string): SocketHandshake => {
     const { headers } = client.request
     const state = stateOf(client.conn)
-    state.cookies ??= parseCookies(fastify, headers.cookie)
+    state.cookies ??= parseCookies(cookies(), headers.cookie)
     return { headers, ...state.cookies, auth, address: client.conn.remoteAddress, namespace }
   }
 
@@ -175,12 +178,12 @@ async function restoreSession (namespace: RealtimeNamespace, pid: string, offset
 }
 
 /** All cookies of a handshake, and those whose signature is valid, unsigned. */
-function parseCookies (fastify: FastifyInstance, header: string | undefined): Pick<SocketHandshake, 'cookies' | 'signedCookies'> {
-  const cookies = header === undefined ? {} : fastify.parseCookie(header) as Record<string, string>
+function parseCookies (reader: CookieReader, header: string | undefined): Pick<SocketHandshake, 'cookies' | 'signedCookies'> {
+  const cookies = header === undefined ? {} : reader.parse(header)
   const signedCookies: Record<string, string> = {}
-  if (fastify.hasDecorator('unsignCookie')) {
+  if (reader.unsign !== undefined) {
     for (const [name, value] of Object.entries(cookies)) {
-      const unsigned = fastify.unsignCookie(value)
+      const unsigned = reader.unsign(value)
       if (unsigned.valid && unsigned.value !== null) signedCookies[name] = unsigned.value
     }
   }

@@ -1,5 +1,5 @@
-import Fastify from 'fastify'
-import { expectAssignable, expectError, expectType } from 'tsd'
+import Fastify, { type FastifyContextConfig } from 'fastify'
+import { expectAssignable, expectError, expectNotAssignable, expectType } from 'tsd'
 import {
   CONNECT_ERRORS, corsPolicy, createOriginPolicy, CorsConfigError, GATE_CODES, LiveOriginPolicy, MAX_ORIGIN_LENGTH, ORIGIN_REFUSED, OriginPolicy,
   type ConnectErrorCode, type GateCode,
@@ -27,6 +27,15 @@ expectError(app.register(corsPolicy, { origin: ['https://app.example.com'] }))
 // The per-route opt-out is typed route config.
 app.post('/oauth/callback', { config: { corsRefusal: 'omit-headers' } }, async () => 'ok')
 expectError(app.post('/oauth/callback', { config: { corsRefusal: 'off' } }, async () => 'ok'))
+
+// config.cors: false, or overrides of the per-route options only.
+app.delete('/internal', { config: { cors: false } }, async () => 'ok')
+app.put('/admin', { config: { cors: { origins: ['https://admin.example.com'], credentials: true, methods: ['PUT'], refusal: 'block' } } }, async () => 'ok')
+// (Checked on the config type itself: a route shorthand infers its own config type from the literal.)
+expectAssignable<FastifyContextConfig>({ cors: false, corsRefusal: 'block' })
+expectNotAssignable<FastifyContextConfig>({ cors: true })
+expectNotAssignable<FastifyContextConfig>({ cors: { origin: '*' } })
+expectNotAssignable<FastifyContextConfig>({ cors: { decisionCacheSize: 5 } })
 
 // A decision narrows on `allowed`.
 const decision = app.originPolicy.decide('https://app.example.com')

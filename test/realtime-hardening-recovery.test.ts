@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie'
 import t from 'tap'
 import type { Socket as ClientSocket } from 'socket.io-client'
 import type { DashboardEvents } from '../index.js'
@@ -47,7 +48,7 @@ async function adminAway (t: TestLike, app: RealtimeApp, options: { cookie?: str
 
 t.test('a stranger without cookies presenting the pair gets nothing of the session; the user then recovers it whole', async (t) => {
   const app = await startApp(t, { realtime: { cookiePlugin: { secret: COOKIE_SECRET } } })
-  const { socket, received, pair, sid } = await adminAway(t, app, { cookie: `session=${app.app.signCookie('admin-token')}` })
+  const { socket, received, pair, sid } = await adminAway(t, app, { cookie: `session=${fastifyCookie.sign('admin-token', COOKIE_SECRET)}` })
 
   const stranger = await rawPolling(app.url())
   await stranger.post([`40/admin,${JSON.stringify(pair)}`])
