@@ -1,7 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
 import { BoundedMap } from './bounded-map.js'
 import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused, type RefusalReason } from './origin-matcher.js'
+import { OriginResolver } from './origin-resolver.js'
 import { ORIGIN_REFUSED } from './protocol.js'
 import { RefusalLog } from './refusal-log.js'
 
@@ -51,8 +52,12 @@ const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.freeze({
   'scheme-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another scheme',
   'port-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another port',
   'not-listed': 'if this origin is yours, add it to origins (or CORS_ORIGINS)',
-  'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)'
+  'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)',
+  'lookup-failed': 'make the origins function answer true or false within originsCache.timeout; failures refuse for originsCache.failureTtl',
+  'lookup-limited': 'if these are real users\' origins, raise originsCache.maxLookupsPerSecond; otherwise this is a flood of distinct Origins, refused without a lookup'
 })
+/** Refusals logged once per interval whatever the origin: one cause, and a flood must not pick the lines. */
+const LOGGED_BY_REASON: ReadonlySet<RefusalReason> = new Set(['lookup-failed', 'lookup-limited'])
 
 /**
  * The whole CORS configuration compiled once: the origin decision plus every header it implies.
@@ -66,6 +71,10 @@ export class OriginPolicy {
    * undefined for a static `*`, which must not vary.
    */
   readonly vary: string | undefined
+  /** The allowlist is an `origins` function: decisions come from `lookup()`, perhaps as promises. */
+  readonly dynamic: boolean
+  /** The memo and guard of the `origins` function, when there is one. */
+  readonly resolver: OriginResolver | undefined
   readonly #matcher: OriginMatcher
   readonly #methods: ReadonlySet<string>
   readonly #headerNames: ReadonlySet<string>
@@ -82,6 +91,8 @@ export class OriginPolicy {
   constructor (config: CorsConfig) {
     this.config = config
     this.#matcher = new OriginMatcher(config.allowlist, config.decisionCacheSize)
+    this.resolver = config.originsFunction === undefined ? undefined : new OriginResolver(config.originsFunction, config.originsCache)
+    this.dynamic = this.resolver !== undefined
     const dynamic = !config.allowlist.any
     this.vary = dynamic ? 'Origin' : undefined
     this.#methods = new Set(config.methods)
@@ -125,10 +136,20 @@ export class OriginPolicy {
     return this.#matcher.decide(origin)
   }
 
-  /** The verdict for one request, from its method and headers. */
-  verdict (method: string | undefined, headers: IncomingHttpHeaders): CorsVerdict {
+  /**
+   * The decision for a request, the same for HTTP routes and engine.io: the allowlist's, at once; or
+   * the `origins` function's, at once when memoized, else a promise (that never rejects).
+   */
+  lookup (origin: string | undefined, request: IncomingMessage): OriginDecision | Promise<OriginDecision> {
+    return this.resolver === undefined ? this.#matcher.decide(origin) : this.resolver.decide(origin, request)
+  }
+
+  /**
+   * The verdict for one request, from its method and headers; with a dynamic allowlist, from the
+   * `decision` of `lookup()` (without one, nothing is listed: every Origin is refused).
+   */
+  verdict (method: string | undefined, headers: IncomingHttpHeaders, decision: OriginDecision = this.#matcher.decide(headers.origin)): CorsVerdict {
     const origin = headers.origin
-    const decision = this.#matcher.decide(origin)
     if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
     const requestMethod = headers['access-control-request-method']
     if (method === 'OPTIONS' && requestMethod !== undefined) {
@@ -147,9 +168,9 @@ export class OriginPolicy {
    */
   logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
     const logged = loggedOrigin(origin)
-    const suppressed = this.refusals.take(logged.origin ?? '')
+    const suppressed = this.refusals.take(LOGGED_BY_REASON.has(decision.reason) ? decision.reason : logged.origin ?? '')
     if (suppressed === undefined) return
-    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed },
+    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, detail: decision.detail, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed },
       describeDecision(origin, decision))
   }
 

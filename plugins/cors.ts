@@ -4,7 +4,7 @@ import type {
 import fp from 'fastify-plugin'
 import { isRefusalMode, refusalModeError, type CorsPolicyOptions, type RefusalMode } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
-import { appendVary, createOriginPolicy, type OriginPolicy } from '../lib/origin-policy.js'
+import { appendVary, createOriginPolicy, type CorsVerdict, type OriginPolicy } from '../lib/origin-policy.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -66,11 +66,7 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
   const blocksRefused = (request: FastifyRequest): boolean =>
     (request.routeOptions.config.corsRefusal ?? policy.config.refusal) !== 'omit-headers'
 
-  // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
-    // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
-    if (vary !== undefined) reply.raw.setHeader('vary', vary)
-    const verdict = policy.verdict(request.method, request.headers)
+  const enforce = (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, verdict: CorsVerdict): void => {
     if (!verdict.decision.allowed && verdict.decision.reason !== 'absent') {
       policy.logRefusal(request.log, request.headers.origin, verdict.decision, request)
     }
@@ -81,7 +77,25 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
     }
     if (verdict.headers !== undefined) reply.headers(verdict.headers)
     next()
-  })
+  }
+
+  // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
+  // It waits only for an `origins` function's lookup in progress; a static list decides synchronously.
+  fastify.addHook('onRequest', policy.dynamic
+    ? (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+        reply.raw.setHeader('vary', 'Origin')
+        const decision = policy.lookup(request.headers.origin, request.raw)
+        if (!(decision instanceof Promise)) {
+          enforce(request, reply, next, policy.verdict(request.method, request.headers, decision))
+          return
+        }
+        decision.then((settled) => { enforce(request, reply, next, policy.verdict(request.method, request.headers, settled)) }).catch(next)
+      }
+    : (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+        // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
+        if (vary !== undefined) reply.raw.setHeader('vary', vary)
+        enforce(request, reply, next, policy.verdict(request.method, request.headers))
+      })
 
   // Here for the 404 handler and for routes registered before the plugin; `prepareRoute` puts the
   // same hook last on every later route.
