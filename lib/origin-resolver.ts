@@ -20,7 +20,7 @@ export interface OriginsCacheOptions {
   negativeTtl?: number
   /** Milliseconds a failure (throw, rejection, timeout, non-boolean) is reused as a refusal; 0: not memoized. Default 1000. */
   failureTtl?: number
-  /** Bound of each memo (allowed answers; refused answers and failures). Default 1000. */
+  /** Origins in each memo (allowed answers; refused answers and failures), each with up to 16 Hosts. Default 1000. */
   max?: number
   /** Milliseconds the function has to answer; later, the request is refused. Default 2000. */
   timeout?: number
@@ -57,8 +57,24 @@ export interface ResolverStats {
   readonly failures: number
 }
 
+/**
+ * The time memo hits compare with, refreshed every `COARSE_CLOCK_MS`: `Date.now()` would cost more than
+ * the rest of a hit, and a TTL needs no millisecond precision. One unref'd interval per process, started
+ * by the first resolver on the real clock.
+ */
+const COARSE_CLOCK_MS = 50
+let coarseNow = 0
+let coarseTicking = false
+
+function startCoarseClock (): void {
+  if (coarseTicking) return
+  coarseTicking = true
+  coarseNow = Date.now()
+  setInterval(() => { coarseNow = Date.now() }, COARSE_CLOCK_MS).unref()
+}
+
 const realClock: ResolverClock = Object.freeze({
-  now: Date.now,
+  now: () => coarseNow,
   // unref: a lookup that never answers must not keep the process alive.
   setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle: unknown) => { clearTimeout(handle as NodeJS.Timeout) }
@@ -68,6 +84,8 @@ const OPTION_NAMES = Object.keys(defaultOriginsCache)
 /** Node's timers fire at once beyond 2^31 − 1 ms. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 const WINDOW_MS = 1000
+/** Hosts memoized per Origin (tenants that share one Origin), so that random Hosts cannot grow a memo. */
+const HOSTS_PER_ORIGIN = 16
 const ABSENT: OriginRefused = Object.freeze({ allowed: false, reason: 'absent' })
 const TOO_LONG: OriginRefused = Object.freeze({ allowed: false, reason: 'too-long' })
 const MALFORMED: OriginRefused = Object.freeze({ allowed: false, reason: 'malformed' })
@@ -78,6 +96,37 @@ const LONG_HOST: OriginRefused = Object.freeze({ allowed: false, reason: 'lookup
 interface Memo {
   readonly decision: OriginDecision
   readonly expires: number
+}
+
+/**
+ * Answers by Origin, then by Host: two Map lookups, and no key string built (and hashed) per request.
+ * At most `max` Origins, each with the answers of at most `HOSTS_PER_ORIGIN` Hosts; the oldest go first.
+ */
+class PairMemo {
+  readonly #byOrigin: BoundedMap<string, BoundedMap<string, Memo>>
+
+  constructor (max: number) {
+    this.#byOrigin = new BoundedMap(max)
+  }
+
+  get size (): number {
+    let size = 0
+    for (const hosts of this.#byOrigin.values()) size += hosts.size
+    return size
+  }
+
+  get (origin: string, host: string): Memo | undefined {
+    return this.#byOrigin.get(origin)?.get(host)
+  }
+
+  set (origin: string, host: string, memo: Memo): void {
+    let hosts = this.#byOrigin.get(origin)
+    if (hosts === undefined) {
+      hosts = new BoundedMap(HOSTS_PER_ORIGIN)
+      this.#byOrigin.set(origin, hosts)
+    }
+    hosts.set(host, memo)
+  }
 }
 
 /**
@@ -94,8 +143,8 @@ export class OriginResolver {
   readonly options: OriginsCacheConfig
   readonly #resolve: OriginsFunction
   readonly #clock: ResolverClock
-  readonly #allowed: BoundedMap<string, Memo>
-  readonly #refused: BoundedMap<string, Memo>
+  readonly #allowed: PairMemo
+  readonly #refused: PairMemo
   /** Calls in progress. At most `maxLookupsPerSecond` × `timeout` / 1000 of them, as each ends by its timeout. */
   readonly #pending = new Map<string, Promise<OriginDecision>>()
   #windowStart = -Infinity
@@ -108,8 +157,9 @@ export class OriginResolver {
     this.#resolve = resolve
     this.options = options
     this.#clock = clock
-    this.#allowed = new BoundedMap(options.max)
-    this.#refused = new BoundedMap(options.max)
+    if (clock === realClock) startCoarseClock()
+    this.#allowed = new PairMemo(options.max)
+    this.#refused = new PairMemo(options.max)
   }
 
   get stats (): ResolverStats {
@@ -131,16 +181,16 @@ export class OriginResolver {
     if (origin.length > MAX_ORIGIN_LENGTH) return TOO_LONG
     const host = request.headers.host ?? ''
     if (host.length > MAX_ORIGIN_LENGTH) return LONG_HOST
-    // Neither an Origin nor a Host can hold a line feed (Node refuses one in a header value), so the
-    // key names one pair: one tenant's answer never serves another Host.
-    const key = `${origin}\n${host}`
     const now = this.#clock.now()
-    const allowed = this.#allowed.get(key)
+    const allowed = this.#allowed.get(origin, host)
     if (allowed !== undefined && now < allowed.expires) return allowed.decision
-    const refused = this.#refused.get(key)
+    const refused = this.#refused.get(origin, host)
     if (refused !== undefined && now < refused.expires) return refused.decision
     // Only what a browser sends reaches the function (and the memos): the URL parser is asked here, off the warm path.
     if (!isSerializedHttpOrigin(origin)) return MALFORMED
+    // Neither an Origin nor a Host can hold a line feed (Node refuses one in a header value), so the
+    // key names one pair.
+    const key = `${origin}\n${host}`
     const pending = this.#pending.get(key)
     if (pending !== undefined) return pending
     if (now - this.#windowStart >= WINDOW_MS) {
@@ -152,10 +202,10 @@ export class OriginResolver {
       return LIMITED
     }
     this.#windowCalls++
-    return this.#call(key, origin, request)
+    return this.#call(key, origin, host, request)
   }
 
-  #call (key: string, origin: string, request: IncomingMessage): Promise<OriginDecision> {
+  #call (key: string, origin: string, host: string, request: IncomingMessage): Promise<OriginDecision> {
     this.#calls++
     let settle!: (decision: OriginDecision) => void
     const lookup = new Promise<OriginDecision>((resolve) => { settle = resolve })
@@ -166,7 +216,7 @@ export class OriginResolver {
       done = true
       this.#clock.clearTimeout(timer)
       this.#pending.delete(key)
-      if (ttl > 0) (decision.allowed ? this.#allowed : this.#refused).set(key, { decision, expires: this.#clock.now() + ttl })
+      if (ttl > 0) (decision.allowed ? this.#allowed : this.#refused).set(origin, host, { decision, expires: this.#clock.now() + ttl })
       settle(decision)
     }
     const fail = (detail: string): void => {

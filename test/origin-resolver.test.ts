@@ -109,6 +109,15 @@ t.test('each memo is bounded by max; a flood of refused origins never evicts an 
   t.ok(resolver.decide('https://r0.example', request()) instanceof Promise)
 })
 
+t.test('each Origin keeps the answers of at most 16 Hosts: random Hosts cannot grow the memo', async (t) => {
+  const { resolver, calls } = setup(() => true, { maxLookupsPerSecond: 1000 })
+  for (let i = 0; i < 40; i++) await settled(resolver.decide(APP, request(`t${i}.example.com`)))
+  t.equal(resolver.size, 16)
+  t.notOk(resolver.decide(APP, request('t39.example.com')) instanceof Promise, 'the newest Hosts are memoized')
+  t.ok(resolver.decide(APP, request('t0.example.com')) instanceof Promise, 'the oldest went first')
+  t.equal(calls.length, 41)
+})
+
 t.test('N concurrent lookups of one origin are one call, and all get its answer', async (t) => {
   let release!: (value: boolean) => void
   const { resolver, calls } = setup(async () => await new Promise<boolean>((resolve) => { release = resolve }))
