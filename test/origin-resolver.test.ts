@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { IncomingMessage } from 'node:http'
 import { CorsConfigError } from '../lib/errors.js'
-import { MAX_ORIGIN_LENGTH, type OriginDecision } from '../lib/origin-matcher.js'
+import { describeDecision, MAX_ORIGIN_LENGTH, type OriginDecision } from '../lib/origin-matcher.js'
 import {
   defaultOriginsCache, OriginResolver, resolveOriginsCache, type OriginsCacheOptions, type OriginsFunction, type ResolverClock
 } from '../lib/origin-resolver.js'
@@ -251,4 +251,10 @@ t.test('the default options and clock: real timers, unref\'d, cleared when the f
   const keepAlive = setTimeout(() => {}, 5000)
   t.teardown(() => { clearTimeout(keepAlive) })
   t.equal((await settled(hanging.decide(APP, request()))).reason, 'lookup-failed')
+})
+
+t.test('describeDecision tells a dynamic decision for the operator', async (t) => {
+  t.equal(describeDecision(APP, { allowed: true, reason: 'dynamic', entry: APP }), `Origin "${APP}" is allowed by the origins function`)
+  t.equal(describeDecision(APP, { allowed: false, reason: 'lookup-failed', detail: 'threw Error: x' }), `Origin "${APP}" is refused: the origins function failed (threw Error: x)`)
+  t.match(describeDecision(APP, { allowed: false, reason: 'lookup-limited' }), /maxLookupsPerSecond/)
 })
