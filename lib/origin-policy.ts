@@ -71,9 +71,7 @@ export class OriginPolicy {
    * undefined for a static `*`, which must not vary.
    */
   readonly vary: string | undefined
-  /** The allowlist is an `origins` function: decisions come from `lookup()`, perhaps as promises. */
-  readonly dynamic: boolean
-  /** The memo and guard of the `origins` function, when there is one. */
+  /** The memo and guard of the `origins` function, when there is one: then decisions come from `lookup()`, perhaps as promises. */
   readonly resolver: OriginResolver | undefined
   readonly #matcher: OriginMatcher
   readonly #methods: ReadonlySet<string>
@@ -92,7 +90,6 @@ export class OriginPolicy {
     this.config = config
     this.#matcher = new OriginMatcher(config.allowlist, config.decisionCacheSize)
     this.resolver = config.originsFunction === undefined ? undefined : new OriginResolver(config.originsFunction, config.originsCache)
-    this.dynamic = this.resolver !== undefined
     const dynamic = !config.allowlist.any
     this.vary = dynamic ? 'Origin' : undefined
     this.#methods = new Set(config.methods)

@@ -81,7 +81,7 @@ function enforcePolicy (fastify: FastifyInstance, policy: OriginPolicy, complete
 
   // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
   // It waits only for an `origins` function's lookup in progress; a static list decides synchronously.
-  fastify.addHook('onRequest', policy.dynamic
+  fastify.addHook('onRequest', policy.resolver !== undefined
     ? (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
         reply.raw.setHeader('vary', 'Origin')
         const decision = policy.lookup(request.headers.origin, request.raw)
