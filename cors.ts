@@ -11,4 +11,5 @@ export type { CorsPolicyOptions, MetricsRegistry, RefusalMode, RouteRefusalMode 
 export { LiveOriginPolicy } from './lib/live-policy.js'
 export type { AllowlistChange, OriginPolicyUpdate } from './lib/live-policy.js'
 export type { Channel, ChannelCounts, DecisionCounts, DecisionKind, OriginCounts, OriginPolicyStats, ReasonCounts, SocketOutcome } from './lib/origin-stats.js'
+export type { OriginsCacheOptions, OriginsFunction, ResolverStats } from './lib/origin-resolver.js'
 export { CorsConfigError } from './lib/errors.js'

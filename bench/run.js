@@ -1,5 +1,5 @@
 // Benchmark orchestrator: runs every suite, prints ONE table.
-//   node bench/run.js [--quick] [--only=http,micro,flood,handshake,fanout,memory,startup,instructions] [--json=FILE] [--markdown]
+//   node bench/run.js [--quick] [--only=http,micro,dynamic,flood,handshake,fanout,memory,startup,instructions] [--json=FILE] [--markdown]
 // Each figure is a ratio against a baseline measured in the same run, with the
 // same client; servers run pinned to core 0, load generators to core 1.
 import os from 'node:os'
@@ -15,6 +15,7 @@ import { floodSuite } from './suites/flood.js'
 import { handshakeSuite } from './suites/handshake.js'
 import { fanoutSuite } from './suites/fanout.js'
 import { memorySuite } from './suites/memory.js'
+import { dynamicSuite } from './suites/dynamic.js'
 import { startupSuite } from './suites/startup.js'
 import { instructionsSuite } from './suites/instructions.js'
 
@@ -26,6 +27,7 @@ const onlyArg = args.find((a) => a.startsWith('--only='))
 const jsonArg = args.find((a) => a.startsWith('--json='))
 const suites = [
   ['micro', microSuite],
+  ['dynamic', dynamicSuite],
   ['flood', floodSuite],
   ['http', httpSuite],
   ['handshake', handshakeSuite],

@@ -14,6 +14,10 @@ export class BoundedMap<K, V> {
     return this.#entries.size
   }
 
+  values (): MapIterator<V> {
+    return this.#entries.values()
+  }
+
   get (key: K): V | undefined {
     return this.#entries.get(key)
   }

@@ -2,6 +2,7 @@ import { parseAllowlist, type Allowlist, type AllowlistEntry } from './allowlist
 import { closestName } from './closest-name.js'
 import { CorsConfigError } from './errors.js'
 import { checkFastifyCorsOption, FASTIFY_CORS_ONLY } from './fastify-cors-options.js'
+import { defaultOriginsCache, resolveOriginsCache, type OriginsCacheConfig, type OriginsCacheOptions, type OriginsFunction } from './origin-resolver.js'
 
 export type RefusalMode = 'block' | 'omit-headers' | 'report-only'
 /** A route's `config.corsRefusal`: report-only is the whole policy's roll-out mode, never one route's. */
@@ -9,8 +10,13 @@ export type RouteRefusalMode = Exclude<RefusalMode, 'report-only'>
 
 /** Options of the `corsPolicy` plugin; names follow @fastify/cors where the meaning is the same. */
 export interface CorsPolicyOptions {
-  /** Exact origins, `scheme://*.domain[:port]` wildcards, RegExps, or `*` alone. Env: `CORS_ORIGINS`. */
-  origins?: string | readonly AllowlistEntry[]
+  /**
+   * Exact origins, `scheme://*.domain[:port]` wildcards, RegExps, or `*` alone. Env: `CORS_ORIGINS`.
+   * Or a function deciding each origin (an allowlist in a database), memoized per `originsCache`.
+   */
+  origins?: string | readonly AllowlistEntry[] | OriginsFunction
+  /** With an `origins` function: TTLs, bound, timeout and rate cap of its lookups (see docs/options.md). */
+  originsCache?: OriginsCacheOptions
   /** Send `Access-Control-Allow-Credentials: true` (cookies, HTTP auth). Default `false`. Env: `CORS_CREDENTIALS`. */
   credentials?: boolean
   /** Methods granted by a preflight. Default `GET, HEAD, PUT, PATCH, POST, DELETE`. */
@@ -51,7 +57,11 @@ export interface MetricsRegistry {
 }
 
 export interface CorsConfig {
+  /** The static allowlist; empty (nothing listed) when `origins` is a function. */
   readonly allowlist: Allowlist
+  /** The `origins` function, when the allowlist is dynamic. */
+  readonly originsFunction: OriginsFunction | undefined
+  readonly originsCache: OriginsCacheConfig
   readonly credentials: boolean
   readonly methods: readonly string[]
   readonly allowedHeaders: readonly string[]
@@ -88,9 +98,12 @@ export const defaultOptions: Readonly<Required<Omit<CorsPolicyOptions, Defaulted
   watchOriginsFile: true,
   statsOrigins: 100,
   metrics: undefined,
-  hideOptionsRoute: true
+  hideOptionsRoute: true,
+  originsCache: defaultOriginsCache
 })
 
+/** The static part of a dynamic allowlist: nothing is listed, every decision is the function's. */
+const NOTHING_LISTED: Allowlist = Object.freeze({ any: false, exact: new Set<string>(), wildcards: Object.freeze([]), patterns: Object.freeze([]) })
 /** Above this many RegExp entries, a flood of distinct Origins costs real CPU (see docs/benchmarks.md). */
 const MANY_PATTERNS = 100
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
@@ -108,7 +121,10 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
     if (FASTIFY_CORS_ONLY.includes(key)) checkFastifyCorsOption('', key, (options as Record<string, unknown>)[key])
     else if (!OPTION_NAMES.includes(key) && !REGISTER_OPTIONS.has(key)) throw unknownOption(key, 'corsPolicy', OPTION_NAMES)
   }
-  const allowlist = parseAllowlist(options.origins ?? env.CORS_ORIGINS ?? '')
+  const origins = options.origins
+  const originsFunction = typeof origins === 'function' ? origins : undefined
+  const allowlist = typeof origins === 'function' ? NOTHING_LISTED : parseAllowlist(origins ?? env.CORS_ORIGINS ?? '')
+  const originsCache = resolveOriginsCache(options.originsCache, originsFunction !== undefined)
   const credentials = options.credentials ?? parseBoolean('CORS_CREDENTIALS', env.CORS_CREDENTIALS) ?? defaultOptions.credentials
   const maxAge = options.maxAge ?? parseInteger('CORS_MAX_AGE', env.CORS_MAX_AGE) ?? defaultOptions.maxAge
   const privateNetwork = options.privateNetwork ?? parseBoolean('CORS_PRIVATE_NETWORK', env.CORS_PRIVATE_NETWORK) ?? defaultOptions.privateNetwork
@@ -130,6 +146,8 @@ export function resolveCorsConfig (options: CorsPolicyOptions, env: NodeJS.Proce
 
   return Object.freeze({
     allowlist,
+    originsFunction,
+    originsCache,
     credentials,
     methods: parseTokenList('methods', options.methods ?? defaultOptions.methods, credentials),
     allowedHeaders: parseTokenList('allowedHeaders', options.allowedHeaders ?? defaultOptions.allowedHeaders, credentials),

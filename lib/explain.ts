@@ -63,6 +63,8 @@ function withEntry (origin: string, cors: CorsPolicyOptions, realtime: RealtimeO
   const fromEnv = cors.origins === undefined
   // Start-up succeeded, so without the option CORS_ORIGINS holds the list.
   const current = cors.origins ?? env.CORS_ORIGINS as string
+  // A configuration file or flags cannot hold a function; a caller of this module can.
+  if (typeof current === 'function') return { noSafeChange: 'the allowlist is an origins function (dynamic): it alone decides, so no entry can be added; make the function answer true for this origin' }
   const entries = typeof current === 'string' ? current.split(',').map((item) => item.trim()).filter((item) => item !== '') : current.map(String)
   const origins = [...entries, origin]
   const widened = typeof current === 'string' ? origins.join(',') : [...current, origin]

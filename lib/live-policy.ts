@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import type { Allowlist } from './allowlist.js'
 import { defaultOptions, resolveCorsConfig, type CorsConfig, type CorsPolicyOptions, type RefusalMode } from './config.js'
 import { CorsConfigError } from './errors.js'
@@ -60,9 +60,17 @@ export class LiveOriginPolicy {
     return this.#current.decide(origin)
   }
 
-  /** The verdict for one request (see `OriginPolicy.verdict`), counted on `channel` (`preflight` for a preflight). */
-  verdict (method: string | undefined, headers: IncomingHttpHeaders, channel: Exclude<Channel, 'preflight'>): CorsVerdict {
-    const verdict = this.#current.verdict(method, headers)
+  /** The decision for a request, at once or, while an `origins` function's lookup runs, as a promise (see `OriginPolicy.lookup`). */
+  lookup (origin: string | undefined, request: IncomingMessage): OriginDecision | Promise<OriginDecision> {
+    return this.#current.lookup(origin, request)
+  }
+
+  /**
+   * The verdict for one request from the `decision` of `lookup()` (see `OriginPolicy.verdict`), counted on
+   * `channel` (`preflight` for a preflight).
+   */
+  verdict (method: string | undefined, headers: IncomingHttpHeaders, decision: OriginDecision, channel: Exclude<Channel, 'preflight'>): CorsVerdict {
+    const verdict = this.#current.verdict(method, headers, decision)
     const origin = headers.origin
     if (origin !== undefined) {
       this.#stats.count(countedOrigin(origin), verdict.decision, verdict.reported === true, verdict.answer === undefined ? channel : 'preflight')

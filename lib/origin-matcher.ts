@@ -2,7 +2,7 @@ import type { Allowlist } from './allowlist.js'
 import { BoundedMap } from './bounded-map.js'
 import { publicSuffixOf, registrableDomainOf } from './public-suffix.js'
 
-export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any'
+export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any' | 'dynamic'
 /**
  * - `absent`: no Origin header (same-origin GET/HEAD, or a non-browser client)
  * - `too-long`: longer than any origin can be (`MAX_ORIGIN_LENGTH`); refused before any other work
@@ -13,8 +13,11 @@ export type AllowReason = 'exact' | 'wildcard' | 'pattern' | 'any'
  * - `foreign-domain`: a wildcard or RegExp (`entry`) matches it, but its registrable domain is not the
  *   one the entry names (a public suffix below the wildcard's domain, or a domain the RegExp does not
  *   write out), so whoever registered that domain controls it
+ * - `lookup-failed`: an `origins` function threw, rejected, answered late or not with a boolean (`detail`)
+ * - `lookup-limited`: an `origins` function would have been called more often than its rate cap allows
  */
-export type RefusalReason = 'absent' | 'too-long' | 'malformed' | 'non-canonical' | 'scheme-differs' | 'port-differs' | 'not-listed' | 'foreign-domain'
+export type RefusalReason = 'absent' | 'too-long' | 'malformed' | 'non-canonical' | 'scheme-differs' | 'port-differs' | 'not-listed' | 'foreign-domain' |
+  'lookup-failed' | 'lookup-limited'
 
 export interface OriginAllowed {
   readonly allowed: true
@@ -28,6 +31,8 @@ export interface OriginRefused {
   readonly reason: RefusalReason
   /** The entry the origin resembles, when there is one. */
   readonly entry?: string
+  /** For `lookup-failed`: what went wrong with the `origins` function. */
+  readonly detail?: string
 }
 
 export type OriginDecision = OriginAllowed | OriginRefused
@@ -276,7 +281,7 @@ function namesDomain (literal: string, domain: string): boolean {
 export function describeDecision (origin: string | undefined, decision: OriginDecision): string {
   const shown = origin !== undefined && origin.length > 200 ? `${origin.slice(0, 200)}…` : origin
   const subject = shown === undefined ? 'A request without Origin' : `Origin ${JSON.stringify(shown)}`
-  if (decision.allowed) return `${subject} is allowed by entry ${decision.entry}`
+  if (decision.allowed) return decision.reason === 'dynamic' ? `${subject} is allowed by the origins function` : `${subject} is allowed by entry ${decision.entry}`
   switch (decision.reason) {
     case 'absent': return `${subject} is refused: an Origin header is required here`
     case 'too-long': return `${subject} is refused: it is longer than any origin can be (${MAX_ORIGIN_LENGTH} characters)`
@@ -286,6 +291,8 @@ export function describeDecision (origin: string | undefined, decision: OriginDe
     case 'port-differs': return `${subject} is refused: its host is listed with another port (${decision.entry})`
     case 'not-listed': return `${subject} is refused: it is not in the allowlist`
     case 'foreign-domain': return `${subject} is refused: entry ${decision.entry} matches it, but not its registrable domain, which anyone may have registered`
+    case 'lookup-failed': return `${subject} is refused: the origins function failed (${decision.detail})`
+    case 'lookup-limited': return `${subject} is refused: the origins function was called as often this second as originsCache.maxLookupsPerSecond allows`
   }
 }
 
@@ -306,7 +313,7 @@ function normalizeRequestOrigin (value: string): string | undefined {
 }
 
 /** Whether `value` is an http(s) origin exactly as browsers serialize it (https://html.spec.whatwg.org/#ascii-serialisation-of-an-origin). */
-function isSerializedHttpOrigin (value: string): boolean {
+export function isSerializedHttpOrigin (value: string): boolean {
   return (value.startsWith('https://') || value.startsWith('http://')) && parseUrl(value)?.origin === value
 }
 

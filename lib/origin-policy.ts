@@ -1,7 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { resolveCorsConfig, type CorsConfig, type CorsPolicyOptions } from './config.js'
 import { BoundedMap } from './bounded-map.js'
 import { describeDecision, OriginMatcher, type OriginDecision, type OriginRefused, type RefusalReason } from './origin-matcher.js'
+import { OriginResolver } from './origin-resolver.js'
 import { ORIGIN_REFUSED } from './protocol.js'
 import { RefusalLog } from './refusal-log.js'
 
@@ -53,7 +54,9 @@ export const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.fre
   'scheme-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another scheme',
   'port-differs': 'if this origin is yours, add it to origins (or CORS_ORIGINS); the listed entry has another port',
   'not-listed': 'if this origin is yours, add it to origins (or CORS_ORIGINS)',
-  'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)'
+  'foreign-domain': 'if this origin is yours, list it exactly, or write its registrable domain out in the RegExp with escaped dots (\\.example\\.com); a wildcard never reaches below a public suffix (*.amazonaws.com does not cover s3.amazonaws.com buckets)',
+  'lookup-failed': 'make the origins function answer true or false within originsCache.timeout; failures refuse for originsCache.failureTtl',
+  'lookup-limited': 'if these are real users\' origins, raise originsCache.maxLookupsPerSecond; otherwise this is a flood of distinct Origins, refused without a lookup'
 })
 /**
  * The refusals report-only serves: well-formed origins that the list does not name. No browser sends the
@@ -61,6 +64,8 @@ export const REFUSAL_FIXES: Readonly<Record<RefusalReason, string>> = Object.fre
  * would echo what no list could ever admit (`null` is any sandboxed iframe's), so they stay refused.
  */
 const REPORTED_REASONS: ReadonlySet<RefusalReason> = new Set(['not-listed', 'scheme-differs', 'port-differs', 'foreign-domain'])
+/** Refusals logged once per interval whatever the origin: one cause, and a flood must not pick the lines. */
+const LOGGED_BY_REASON: ReadonlySet<RefusalReason> = new Set(['lookup-failed', 'lookup-limited'])
 
 /**
  * The whole CORS configuration compiled once: the origin decision plus every header it implies.
@@ -74,6 +79,8 @@ export class OriginPolicy {
    * undefined for a static `*`, which must not vary.
    */
   readonly vary: string | undefined
+  /** The memo and guard of the `origins` function, when there is one: then decisions come from `lookup()`, perhaps as promises. */
+  readonly resolver: OriginResolver | undefined
   readonly #matcher: OriginMatcher
   readonly #methods: ReadonlySet<string>
   readonly #headerNames: ReadonlySet<string>
@@ -90,6 +97,7 @@ export class OriginPolicy {
   constructor (config: CorsConfig) {
     this.config = config
     this.#matcher = new OriginMatcher(config.allowlist, config.decisionCacheSize)
+    this.resolver = config.originsFunction === undefined ? undefined : new OriginResolver(config.originsFunction, config.originsCache)
     const dynamic = !config.allowlist.any
     this.vary = dynamic ? 'Origin' : undefined
     this.#methods = new Set(config.methods)
@@ -133,10 +141,20 @@ export class OriginPolicy {
     return this.#matcher.decide(origin)
   }
 
-  /** The verdict for one request, from its method and headers. */
-  verdict (method: string | undefined, headers: IncomingHttpHeaders): CorsVerdict {
+  /**
+   * The decision for a request, the same for HTTP routes and engine.io: the allowlist's, at once; or
+   * the `origins` function's, at once when memoized, else a promise (that never rejects).
+   */
+  lookup (origin: string | undefined, request: IncomingMessage): OriginDecision | Promise<OriginDecision> {
+    return this.resolver === undefined ? this.#matcher.decide(origin) : this.resolver.decide(origin, request)
+  }
+
+  /**
+   * The verdict for one request, from its method and headers; with a dynamic allowlist, from the
+   * `decision` of `lookup()` (without one, nothing is listed: every Origin is refused).
+   */
+  verdict (method: string | undefined, headers: IncomingHttpHeaders, decision: OriginDecision = this.#matcher.decide(headers.origin)): CorsVerdict {
     const origin = headers.origin
-    const decision = this.#matcher.decide(origin)
     if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
     // Report-only serves the grant a listed origin gets, so a roll-out changes no response until enforced.
     const granted = decision.allowed || this.reports(decision)
@@ -161,11 +179,12 @@ export class OriginPolicy {
    */
   logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
     const logged = loggedOrigin(origin)
-    // Per origin and reason: a live update can refuse the same origin for another reason.
-    const suppressed = this.refusals.take(`${decision.reason} ${logged.origin ?? ''}`)
+    // Per reason alone for lookup failures (one cause; a flood must not pick the lines), else per origin
+    // and reason: a live update can refuse the same origin for another reason.
+    const suppressed = this.refusals.take(LOGGED_BY_REASON.has(decision.reason) ? decision.reason : `${decision.reason} ${logged.origin ?? ''}`)
     if (suppressed === undefined) return
     const reported = this.reports(decision)
-    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed, ...(reported ? { reportOnly: true } : {}) },
+    log.warn({ ...logged, reason: decision.reason, entry: decision.entry, detail: decision.detail, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed, ...(reported ? { reportOnly: true } : {}) },
       reported ? `report-only, served: would refuse: ${describeDecision(origin, decision)}` : describeDecision(origin, decision))
   }
 

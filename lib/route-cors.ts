@@ -1,8 +1,8 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { isRouteRefusalMode, OPTION_NAMES, refusalModeError, ROUTE_REFUSAL_MODES, unknownOption, type CorsConfig, type CorsPolicyOptions, type RefusalMode } from './config.js'
 import { CorsConfigError } from './errors.js'
 import { checkFastifyCorsOption, FASTIFY_CORS_ONLY } from './fastify-cors-options.js'
-import type { OriginRefused } from './origin-matcher.js'
+import type { OriginDecision, OriginRefused } from './origin-matcher.js'
 import { createOriginPolicy, type CorsAnswer, type CorsVerdict, type WarnLogger } from './origin-policy.js'
 
 /** The options a route's `config.cors` may override; the others are plugin-wide. */
@@ -17,7 +17,9 @@ export const ROUTE_OPTION_NAMES: readonly string[] = Object.freeze(['origins', '
 export interface DecidingPolicy {
   readonly config: CorsConfig
   readonly vary: string | undefined
-  verdict: (method: string | undefined, headers: IncomingHttpHeaders, channel: 'http') => CorsVerdict
+  /** The decision now, or a promise while an `origins` function's lookup runs (see `OriginPolicy.lookup`). */
+  lookup: (origin: string | undefined, request: IncomingMessage) => OriginDecision | Promise<OriginDecision>
+  verdict: (method: string | undefined, headers: IncomingHttpHeaders, decision: OriginDecision, channel: 'http') => CorsVerdict
   refuse: (decision: OriginRefused, preflight: boolean) => CorsAnswer
   logRefusal: (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }) => void
 }
@@ -78,12 +80,12 @@ export function compileRouteCors (name: string, config: RouteCorsConfig, base: C
  * decision (a refused origin is still refused, so `refusal: 'block'` still keeps it from the handler)
  * but without any grant, and a preflight refused.
  */
-export function routeVerdict (route: RouteCors, method: string | undefined, headers: IncomingHttpHeaders): CorsVerdict {
-  const verdict = route.policy.verdict(method, headers, 'http')
+export function routeVerdict (route: RouteCors, method: string | undefined, headers: IncomingHttpHeaders, decision: OriginDecision): CorsVerdict {
+  const verdict = route.policy.verdict(method, headers, decision, 'http')
   if (route.enabled) return verdict
-  const { decision, answer, refusal } = verdict
-  if (answer !== undefined) return { decision, answer: decision.allowed ? route.policy.refuse(CORS_OFF, true) : answer }
-  return refusal === undefined ? { decision } : { decision, refusal }
+  const { answer, refusal } = verdict
+  if (answer !== undefined) return { decision: verdict.decision, answer: verdict.decision.allowed ? route.policy.refuse(CORS_OFF, true) : answer }
+  return refusal === undefined ? { decision: verdict.decision } : { decision: verdict.decision, refusal }
 }
 
 function routeOverrides (name: string, cors: Record<string, unknown>): RouteCorsOptions {

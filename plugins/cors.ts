@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import type { CorsPolicyOptions, RouteRefusalMode } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
 import { LiveOriginPolicy } from '../lib/live-policy.js'
-import { appendVary } from '../lib/origin-policy.js'
+import { appendVary, type CorsVerdict } from '../lib/origin-policy.js'
 import { compileRouteCors, routeCors, routeVerdict, type DecidingPolicy, type RouteCors, type RouteCorsOptions } from '../lib/route-cors.js'
 import { RoutePatterns, type PathOptions } from '../lib/route-patterns.js'
 import { resolveRuntimeOptions } from '../lib/runtime-options.js'
@@ -139,13 +139,7 @@ function enforcePolicy (fastify: FastifyInstance, routes: Routes): void {
     return config[ROUTE_CORS] ?? unprepared(config)
   }
 
-  // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
-    const route = corsOf(request)
-    // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
-    const vary = route.policy.vary
-    if (vary !== undefined) reply.raw.setHeader('vary', vary)
-    const verdict = routeVerdict(route, request.method, request.headers)
+  const enforce = (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction, route: RouteCors, verdict: CorsVerdict): void => {
     if (!verdict.decision.allowed && verdict.decision.reason !== 'absent') {
       route.policy.logRefusal(request.log, request.headers.origin, verdict.decision, request)
     }
@@ -156,6 +150,21 @@ function enforcePolicy (fastify: FastifyInstance, routes: Routes): void {
     }
     if (verdict.headers !== undefined) reply.headers(verdict.headers)
     next()
+  }
+
+  // onRequest runs before body parsing and any auth hook registered after this plugin, and for 404s.
+  // It waits only for an `origins` function's lookup in progress; a static list decides synchronously.
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
+    const route = corsOf(request)
+    // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
+    const vary = route.policy.vary
+    if (vary !== undefined) reply.raw.setHeader('vary', vary)
+    const decision = route.policy.lookup(request.headers.origin, request.raw)
+    if (!(decision instanceof Promise)) {
+      enforce(request, reply, next, route, routeVerdict(route, request.method, request.headers, decision))
+      return
+    }
+    decision.then((settled) => { enforce(request, reply, next, route, routeVerdict(route, request.method, request.headers, settled)) }).catch(next)
   })
 
   // Here for the 404 handler and for routes registered before the plugin; `prepareRoute` puts the

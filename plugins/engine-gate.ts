@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify'
 import { enginePrefix, hasJsonpKey, hasSessionId, OpenSet, rawHttpResponse, type HttpAnswer } from '../lib/engine-http.js'
 import { CorsConfigError } from '../lib/errors.js'
 import type { LiveOriginPolicy } from '../lib/live-policy.js'
+import type { OriginDecision } from '../lib/origin-matcher.js'
 import { loggedOrigin, type HeaderMap, type WarnLogger } from '../lib/origin-policy.js'
 import { GATE_CODES } from '../lib/protocol.js'
 
@@ -44,6 +45,12 @@ export interface EngineGate {
    * polling clients receive their DISCONNECT.
    */
   close: () => void
+}
+
+/** What the gate does with one engine.io request: end it with `answer`, or hand it to engine.io with `grant` added. */
+interface GateOutcome {
+  answer?: HttpAnswer | undefined
+  grant?: HeaderMap | undefined
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
@@ -116,9 +123,12 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
     log.warn({ code, ...loggedOrigin(request.headers.origin), secFetchSite: request.headers['sec-fetch-site'], method: request.method, url: request.url, suppressed }, why)
   }
 
-  /** The answer that ends this engine.io request before engine.io sees it, or the grant to add to engine.io's. */
-  const decide = (request: IncomingMessage, url: string, upgrade: boolean): { answer?: HttpAnswer, grant?: HeaderMap } => {
-    if (closing && (upgrade || !hasSessionId(url))) return { answer: unavailable }
+  /**
+   * The answer that ends this engine.io request before engine.io sees it, or the grant to add to engine.io's;
+   * a promise only while an `origins` function's lookup runs (it never rejects).
+   */
+  const decide = (request: IncomingMessage, url: string, upgrade: boolean): GateOutcome | Promise<GateOutcome> => {
+    if (refusedByShutdown(url, upgrade)) return { answer: unavailable }
     // hybi-08 carried its origin in Sec-WebSocket-Origin, which nothing checks; version 13 moved it to
     // Origin (RFC 6455 §4.1, §4.4), and `ws` still accepts 8.
     if (upgrade && request.headers['sec-websocket-version'] !== '13') {
@@ -132,8 +142,17 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
       logRefusal(request, GATE_CODES.jsonp, 'engine.io JSONP polling (query key `j`) refused: any page could read its reply; no supported client uses it')
       return { answer: jsonp }
     }
-    const verdict = policy.verdict(request.method, request.headers, upgrade ? 'websocket' : 'polling')
-    const { decision } = verdict
+    const decision = policy.lookup(request.headers.origin, request)
+    if (!(decision instanceof Promise)) return conclude(request, url, upgrade, decision)
+    // Shutdown may have begun during the lookup: engine.io may be closed by now.
+    return decision.then((settled) => refusedByShutdown(url, upgrade) ? { answer: unavailable } : conclude(request, url, upgrade, settled))
+  }
+
+  /** During shutdown, no new session (handshake) nor upgrade; requests of existing sessions still pass. */
+  const refusedByShutdown = (url: string, upgrade: boolean): boolean => closing && (upgrade || !hasSessionId(url))
+
+  const conclude = (request: IncomingMessage, url: string, upgrade: boolean, decision: OriginDecision): GateOutcome => {
+    const verdict = policy.verdict(request.method, request.headers, decision, upgrade ? 'websocket' : 'polling')
     if (decision.allowed) return { answer: verdict.answer, grant: verdict.headers }
     if (decision.reason === 'absent' && !requireOrigin) {
       // No Origin, yet the browser says another site sent it (W3C Fetch Metadata Request Headers,
@@ -165,26 +184,36 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
         return
       }
       if (policy.vary !== undefined) response.setHeader('vary', policy.vary)
-      const { answer, grant } = decide(request, url, false)
-      if (answer !== undefined) {
-        response.writeHead(answer.statusCode, answer.headers).end(answer.body)
-        return
-      }
-      // Set before engine.io writes, so its own errors (400 "Session ID unknown") carry them too: a browser
-      // reports an error response without them only as "access control checks" (WebKit `ThreadableLoader.cpp`).
-      if (grant !== undefined) for (const name in grant) response.setHeader(name, grant[name])
-      engine.handleRequest(request, response)
+      const outcome = decide(request, url, false)
+      // While a lookup runs, the request's body waits in its stream, unread, for engine.io.
+      if (outcome instanceof Promise) outcome.then((settled) => { serveRequest(request, response, settled) }).catch((error: unknown) => { failRequest(request, response, error) })
+      else serveRequest(request, response, outcome)
     } catch (error) {
-      // A throw here would be an uncaught exception of the whole process.
-      logFailure(request, error, 'request')
-      if (response.headersSent) {
-        response.destroy()
-        return
-      }
-      for (const name of response.getHeaderNames()) response.removeHeader(name)
-      response.writeHead(failure.statusCode, failure.headers).end(failure.body)
+      failRequest(request, response, error)
     }
   })
+
+  const serveRequest = (request: IncomingMessage, response: ServerResponse, { answer, grant }: GateOutcome): void => {
+    if (answer !== undefined) {
+      response.writeHead(answer.statusCode, answer.headers).end(answer.body)
+      return
+    }
+    // Set before engine.io writes, so its own errors (400 "Session ID unknown") carry them too: a browser
+    // reports an error response without them only as "access control checks" (WebKit `ThreadableLoader.cpp`).
+    if (grant !== undefined) for (const name in grant) response.setHeader(name, grant[name])
+    engine.handleRequest(request, response)
+  }
+
+  /** A throw in the request listener would be an uncaught exception of the whole process: answered 500 instead. */
+  const failRequest = (request: IncomingMessage, response: ServerResponse, error: unknown): void => {
+    logFailure(request, error, 'request')
+    if (response.headersSent) {
+      response.destroy()
+      return
+    }
+    for (const name of response.getHeaderNames()) response.removeHeader(name)
+    response.writeHead(failure.statusCode, failure.headers).end(failure.body)
+  }
 
   server.on('upgrade', (request: IncomingMessage, socket: NetSocket, head: Buffer) => {
     try {
@@ -193,19 +222,41 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
         if (!prefixes.some((other) => url.startsWith(other))) stray(socket)
         return
       }
-      const { answer } = decide(request, url, true)
-      if (answer === undefined) {
-        upgrades.add(socket)
-        engine.handleUpgrade(request, socket, head)
+      const outcome = decide(request, url, true)
+      if (!(outcome instanceof Promise)) {
+        serveUpgrade(request, socket, head, outcome)
         return
       }
-      refuseUpgrade(socket, answer)
+      // Node hands an upgrade over with the socket not flowing and no listener of its own (node
+      // `lib/_http_server.js` onParserExecuteCommon()): bytes the client sends meanwhile wait in the
+      // socket's buffer for engine.io (`head` holds those that came with the request), and a reset
+      // meanwhile would be an uncaught 'error' without this listener.
+      socket.on('error', ignoreError)
+      outcome.then((settled) => {
+        socket.off('error', ignoreError)
+        // A client that went away meanwhile has nothing left to answer.
+        if (socket.destroyed) return
+        serveUpgrade(request, socket, head, settled)
+      }).catch((error: unknown) => { failUpgrade(request, socket, error) })
     } catch (error) {
-      logFailure(request, error, 'upgrade')
-      if (socket.bytesWritten === 0) refuseUpgrade(socket, failure)
-      else socket.destroy()
+      failUpgrade(request, socket, error)
     }
   })
+
+  const serveUpgrade = (request: IncomingMessage, socket: NetSocket, head: Buffer, { answer }: GateOutcome): void => {
+    if (answer === undefined) {
+      upgrades.add(socket)
+      engine.handleUpgrade(request, socket, head)
+      return
+    }
+    refuseUpgrade(socket, answer)
+  }
+
+  const failUpgrade = (request: IncomingMessage, socket: NetSocket, error: unknown): void => {
+    logFailure(request, error, 'upgrade')
+    if (socket.bytesWritten === 0) refuseUpgrade(socket, failure)
+    else socket.destroy()
+  }
 
   /**
    * An upgrade outside the path belongs to whichever other `upgrade` listener answers it (another gate's
@@ -249,6 +300,8 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
     }
   }
 }
+
+function ignoreError (): void {}
 
 function refuseUpgrade (socket: Duplex, answer: HttpAnswer): void {
   socket.on('error', () => {}) // the peer may reset first; nothing is left to tell it

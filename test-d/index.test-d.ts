@@ -3,8 +3,10 @@ import { expectAssignable, expectError, expectNotAssignable, expectType } from '
 import {
   CONNECT_ERRORS, corsPolicy, createOriginPolicy, CorsConfigError, GATE_CODES, LiveOriginPolicy, MAX_ORIGIN_LENGTH, ORIGIN_REFUSED, OriginPolicy,
   type ConnectErrorCode, type GateCode,
-  type AllowReason, type CorsPolicyOptions, type CorsVerdict, type OriginDecision, type RefusalMode, type RefusalReason
+  type AllowReason, type CorsPolicyOptions, type CorsVerdict, type OriginDecision, type RefusalMode, type RefusalReason,
+  type OriginsCacheOptions, type OriginsFunction, type ResolverStats
 } from 'fastify-cors-io'
+import type { IncomingMessage } from 'node:http'
 
 const app = Fastify()
 
@@ -72,3 +74,24 @@ expectAssignable<GateCode>(GATE_CODES.jsonp)
 expectError<GateCode>('NOT_A_CODE')
 expectType<'ORIGIN_REFUSED'>(ORIGIN_REFUSED)
 expectType<number>(MAX_ORIGIN_LENGTH)
+
+// `origins` may be a function of the origin and Node's request, answering a boolean, at once or later.
+app.register(corsPolicy, { origins: (origin, request) => origin === 'https://app.example.com' && request.headers.host === 'api.example.com' })
+app.register(corsPolicy, { origins: async (origin) => await Promise.resolve(origin.endsWith('.example.com')), credentials: true })
+app.register(corsPolicy, { origins: async () => true, originsCache: { ttl: 60_000, negativeTtl: 10_000, failureTtl: 0, max: 1000, timeout: 2000, maxLookupsPerSecond: 20 } })
+expectAssignable<OriginsFunction>((origin: string, request: IncomingMessage) => origin.length > 0 && request.headers.host !== undefined)
+expectAssignable<OriginsCacheOptions>({ ttl: 1 })
+// Not an entry, nor a string, nor a callback-style function; and originsCache has numbers only.
+expectError(app.register(corsPolicy, { origins: () => 'https://app.example.com' }))
+expectError(app.register(corsPolicy, { origins: async () => await Promise.resolve(['https://app.example.com']) }))
+expectError(app.register(corsPolicy, { origins: (origin: string, request: IncomingMessage, callback: (error: Error | null, ok: boolean) => void) => { callback(null, origin !== '' && request !== undefined) } }))
+expectError(app.register(corsPolicy, { origins: (origin: number) => origin > 0 }))
+expectError(app.register(corsPolicy, { origins: async () => true, originsCache: { ttl: '60s' } }))
+expectError(app.register(corsPolicy, { origins: async () => true, originsCache: { tll: 60_000 } }))
+// A lookup is the decision or a promise of it; the resolver's counters are numbers.
+const looked = app.originPolicy.lookup('https://app.example.com', {} as IncomingMessage)
+expectType<OriginDecision | Promise<OriginDecision>>(looked)
+expectType<ResolverStats | undefined>(app.originPolicy.resolver?.stats)
+expectAssignable<AllowReason>('dynamic')
+expectAssignable<RefusalReason>('lookup-limited')
+expectAssignable<RefusalReason>('lookup-failed')

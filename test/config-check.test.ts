@@ -154,3 +154,9 @@ t.test('explainOrigin explains nothing when start-up would fail', async (t) => {
   t.equal(explanation, undefined)
   t.equal(report.findings[0]?.setting, 'origins')
 })
+
+t.test('explainOrigin says that a dynamic list cannot be explained offline', async (t) => {
+  const explanation = explainOrigin('https://b.example', { origins: () => true }, undefined, NO_ENV).explanation
+  t.match(explanation?.noSafeChange, /origins function \(dynamic\): it alone decides/)
+  t.equal(explanation?.change, undefined, 'no entry is proposed')
+})

@@ -156,6 +156,7 @@ t.test('defaultOptions is one frozen object, and what resolveCorsConfig fills in
 function documented (value: unknown): string {
   if (value === undefined || (Array.isArray(value) && value.length === 0)) return 'none'
   if (Array.isArray(value)) return value.join(', ')
+  if (typeof value === 'object' && value !== null) return Object.entries(value).map(([name, item]) => `${name}: ${documented(item)}`).join(', ')
   return typeof value === 'string' ? `'${value}'` : String(value)
 }
 

@@ -239,7 +239,12 @@ t.test('the example app, started as `npm start` starts it', async (t) => {
   t.test('logout disconnects the live sockets of that session, and only those', async (t) => {
     const [ending, staying] = [await login(base, 'admin', 'admin'), await login(base, 'admin', 'admin')]
     const endingSocket = await connected(dashboardClient(t, base, ending))
-    const stayingSocket = await connected(dashboardClient(t, base, staying))
+    const stayingClient = dashboardClient(t, base, staying)
+    // The admin list broadcast after the staying socket's own connection may come after 'connect' (a later
+    // poll): wait for it, so that the list awaited below is the one after the logout.
+    const adminsBefore = waitFor<{ admins: Array<{ connections: number }> }>(stayingClient, 'admins', { what: 'the admin list after the second connection' })
+    const stayingSocket = await connected(stayingClient)
+    t.match(await adminsBefore, { admins: [{ connections: 2 }] })
     const ended = waitFor(endingSocket, 'session:ended', { what: 'the session:ended event before the disconnect' })
     const disconnected = waitFor<string>(endingSocket, 'disconnect', { what: 'the logged-out session\'s socket to be disconnected' })
     let stayingDisconnected = false
