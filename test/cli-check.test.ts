@@ -34,7 +34,7 @@ const ERROR_CASES: Array<{ name: string, args?: string[], env?: Record<string, s
   { name: 'a RegExp with the g flag', args: ['--origins', '/https:\\/\\/a\\.example/g'], setting: 'origins entry /https:\\/\\/a\\.example/g', problem: /the g or y flag/, fix: /drop the flag/ },
   { name: 'a RegExp with nested quantifiers', args: ['--origins', '/https:\\/\\/(\\w+\\.?)+\\.example\\.com/'], setting: 'origins entry /https:\\/\\/(\\w+\\.?)+\\.example\\.com/', problem: /nested quantifiers/, fix: /character class/ },
   { name: 'an invalid RegExp', args: ['--origins', '/https:\\/\\/(a/'], setting: 'origins entry /https:\\/\\/(a/', problem: /not a valid RegExp/, fix: /fix the pattern/ },
-  { name: 'an unknown option', file: { corsPolicy: { origin: ['https://a.example'] } }, setting: 'origin', problem: /not an option of corsPolicy/, fix: /`origins`/ },
+  { name: 'an unknown option', file: { corsPolicy: { orgins: ['https://a.example'] } }, setting: 'orgins', problem: /not an option of corsPolicy/, fix: /`origins`/ },
   { name: 'credentials not a boolean', file: { corsPolicy: { origins: ['https://a.example'], credentials: 'yes' } }, setting: 'credentials', problem: /"yes" is not a boolean/, fix: /true or false/ },
   { name: 'privateNetwork not a boolean', file: { corsPolicy: { origins: ['https://a.example'], privateNetwork: 1 } }, setting: 'privateNetwork', problem: /1 is not a boolean/, fix: /true or false/ },
   { name: 'CORS_CREDENTIALS not a boolean', args: ['--origins', 'https://a.example'], env: { CORS_CREDENTIALS: 'yes' }, setting: 'CORS_CREDENTIALS', problem: /"yes" is not a boolean/, fix: /CORS_CREDENTIALS=true/ },
