@@ -19,6 +19,7 @@ export const defaultOptions = Object.freeze({
   recoveryWindowMs: 120_000,
   shutdownGraceMs: 1000,
   maxNamespacesPerConnection: 5,
+  presenceTimeoutMs: 1000,
   cleanupEmptyChildNamespaces: true,
   cookiePlugin: Object.freeze({}) as FastifyCookieOptions
 })
@@ -29,7 +30,7 @@ const OWNED_OPTIONS: Readonly<Record<string, string>> = {
   serveClient: 'serve `socket.io/client-dist/socket.io.min.js` as a static file instead',
   connectionStateRecovery: 'use `recoveryWindowMs`'
 }
-const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', ...Object.keys(defaultOptions)]
+const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', 'adapterReady', ...Object.keys(defaultOptions)]
 /**
  * socket.io and engine.io server options passed through as they are: the names of socket.io
  * `dist/index.d.ts` `ServerOptions` and engine.io `build/server.d.ts` `ServerOptions`/`AttachOptions`.
@@ -70,6 +71,7 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   expectFunction('authenticate', resolved.authenticate, 'is required', 'pass `authenticate: async (handshake) => user | undefined`, e.g. reading handshake.signedCookies')
   expectFunction('isAdmin', resolved.isAdmin, 'is required: without it nobody could be trusted with the dashboard', 'pass `isAdmin: (user) => user.role === \'admin\'`')
   if (resolved.verifyHandshake !== undefined) expectFunction('verifyHandshake', resolved.verifyHandshake, 'is not a function', 'pass `verifyHandshake: (request) => boolean`, or leave it out')
+  if (resolved.adapterReady !== undefined) expectFunction('adapterReady', resolved.adapterReady, 'is not a function', 'pass `adapterReady: () => redis.isReady`, or leave it out')
   for (const name of ['requireOrigin', 'allowAnyOrigin', 'cleanupEmptyChildNamespaces'] as const) {
     if (typeof resolved[name] !== 'boolean') throw new CorsConfigError(name, `${describe(resolved[name])} is not a boolean`, 'pass true or false')
   }
@@ -81,6 +83,7 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   }
   expectInteger('recoveryWindowMs', resolved.recoveryWindowMs, 0, DAY_MS, 'e.g. 120000 (2 minutes); 0 turns recovery off')
   expectInteger('shutdownGraceMs', resolved.shutdownGraceMs, 0, 60_000, 'e.g. 1000')
+  expectInteger('presenceTimeoutMs', resolved.presenceTimeoutMs, 1, 60_000, 'e.g. 1000')
   expectInteger('maxNamespacesPerConnection', resolved.maxNamespacesPerConnection, 1, 1000, 'e.g. 5, one more than the namespaces one client joins')
   for (const name of SERVER_DURATIONS) {
     const value = (resolved as unknown as Record<string, unknown>)[name]

@@ -1,0 +1,182 @@
+import t from 'tap'
+import { createRequire } from 'node:module'
+import type { Socket as ClientSocket } from 'socket.io-client'
+import { MemoryCluster } from './helpers/memory-cluster.js'
+import { ALLOWED, client, connected, registrationError, startApp, waitFor, type RealtimeApp, type TestLike } from './helpers/realtime.js'
+import type { RealtimeOptions, RealtimeSocket } from '../index.js'
+
+// In-process nodes on an in-memory bus (test/helpers/memory-cluster.ts); test/cluster.test.ts runs the
+// same semantics as separate processes on a real Redis behind a real nginx.
+
+const { Adapter, ClusterAdapter } = createRequire(createRequire(import.meta.url).resolve('socket.io'))('socket.io-adapter') as typeof import('socket.io-adapter')
+
+declare module '../index.js' {
+  interface DashboardEvents {
+    'cluster:event': { n: number }
+    'cluster:sentinel': { n: number }
+  }
+}
+
+async function node (t: TestLike, cluster: MemoryCluster, name: string, realtime: Partial<RealtimeOptions> = {}): Promise<RealtimeApp> {
+  return await startApp(t, { realtime: { adapter: cluster.adapter(name), adapterReady: () => cluster.up, ...realtime } })
+}
+
+function dashboardClient (t: TestLike, app: RealtimeApp, token = 'admin-token'): ClientSocket {
+  return client(t, app.url('/admin'), { auth: { token }, extraHeaders: { origin: ALLOWED } })
+}
+
+/** Collects the `cluster:event` numbers a client gets. */
+function received (socket: ClientSocket): number[] {
+  const got: number[] = []
+  socket.on('cluster:event', ({ n }: { n: number }) => { got.push(n) })
+  return got
+}
+
+/** The next `cluster:sentinel`: sent after the events under test, on the same path, so they came first if at all. */
+async function sentinel (socket: ClientSocket, what: string): Promise<void> {
+  await waitFor(socket, 'cluster:sentinel', { what })
+}
+
+t.test('a broadcast from one node reaches the dashboards of every node exactly once', async (t) => {
+  const cluster = new MemoryCluster()
+  const [a, b] = [await node(t, cluster, 'a'), await node(t, cluster, 'b')]
+  const onA = await connected(dashboardClient(t, a))
+  const onB = await connected(dashboardClient(t, b))
+  const [gotA, gotB] = [received(onA), received(onB)]
+  const sentinels = Promise.all([sentinel(onA, 'the sentinel on A'), sentinel(onB, 'the sentinel on B')])
+  a.app.dashboard.broadcast('cluster:event', { n: 1 })
+  a.app.dashboard.toUser('u-admin').emit('cluster:event', { n: 2 })
+  a.app.dashboard.broadcast('cluster:sentinel', { n: 1 })
+  await sentinels
+  t.same(gotA, [1, 2], 'A: each broadcast once')
+  t.same(gotB, [1, 2], 'B: each broadcast once, in order')
+  t.same(a.app.realtimeHealth(), { status: 'ok', adapter: 'connected' })
+})
+
+t.test('while the adapter is disconnected a node serves its own clients at once, queues nothing, logs once, and resumes', async (t) => {
+  const cluster = new MemoryCluster()
+  const [a, b] = [await node(t, cluster, 'a'), await node(t, cluster, 'b')]
+  const onA = await connected(dashboardClient(t, a))
+  const onB = await connected(dashboardClient(t, b))
+  const [gotA, gotB] = [received(onA), received(onB)]
+
+  cluster.up = false
+  const sentinelOnA = sentinel(onA, 'the sentinel on A during the outage')
+  for (let n = 1; n <= 200; n++) a.app.dashboard.broadcast('cluster:event', { n })
+  a.app.dashboard.broadcast('cluster:sentinel', { n: 1 })
+  await sentinelOnA
+  t.equal(gotA.length, 200, 'A got every broadcast of the outage, without waiting for the bus')
+  t.equal(cluster.pending, 0, 'nothing waits for the bus: memory does not grow with the outage')
+  const health = a.app.realtimeHealth()
+  t.equal(health.status, 'degraded')
+  t.equal(health.adapter, 'disconnected')
+  t.match(health.disconnectedSince, /^\d{4}-\d\d-\d\dT/)
+  const outageLines = a.logs.filter((line) => line.msg.startsWith('realtime adapter disconnected'))
+  t.equal(outageLines.length, 1, 'one line for the outage, not one per emit')
+  t.equal(outageLines[0]!.level, 50)
+
+  cluster.up = true
+  const sentinelOnB = sentinel(onB, 'the sentinel on B after the outage')
+  a.app.dashboard.broadcast('cluster:event', { n: 201 })
+  a.app.dashboard.broadcast('cluster:sentinel', { n: 2 })
+  await sentinelOnB
+  t.same(gotB, [201], 'B got none of the outage (delivered on A only) and the first broadcast after it')
+  t.same(a.app.realtimeHealth(), { status: 'ok', adapter: 'connected' })
+  t.equal(a.logs.filter((line) => line.msg.startsWith('realtime adapter connected again')).length, 1)
+})
+
+t.test('one node\'s close disconnects its own clients only', async (t) => {
+  const cluster = new MemoryCluster()
+  const a = await startApp(t, { closeOnTeardown: false, realtime: { adapter: cluster.adapter('a'), adapterReady: () => cluster.up } })
+  const b = await node(t, cluster, 'b')
+  const onA = await connected(dashboardClient(t, a))
+  const onB = await connected(dashboardClient(t, b))
+  let disconnectedB = false
+  onB.on('disconnect', () => { disconnectedB = true })
+  const goneA = waitFor(onA, 'disconnect', { what: 'A\'s client to be disconnected by A\'s close' })
+  await a.app.close()
+  await goneA
+  const gotB = received(onB)
+  const sentinelOnB = sentinel(onB, 'a broadcast from B after A closed')
+  b.app.dashboard.broadcast('cluster:event', { n: 1 })
+  b.app.dashboard.broadcast('cluster:sentinel', { n: 1 })
+  await sentinelOnB
+  t.equal(disconnectedB, false, 'B\'s client was not disconnected')
+  t.ok(onB.connected)
+  t.same(gotB, [1])
+})
+
+t.test('presence lists the dashboards of every node, or of this node with a log line when another does not answer', async (t) => {
+  const cluster = new MemoryCluster()
+  const [a, b] = [await node(t, cluster, 'a', { presenceTimeoutMs: 300 }), await node(t, cluster, 'b')]
+  await connected(dashboardClient(t, a))
+  await connected(dashboardClient(t, b))
+  await connected(dashboardClient(t, b))
+  t.same(await a.app.dashboard.presence(), { users: [{ user: { id: 'u-admin', name: 'Ada', role: 'admin' }, sockets: 3 }], scope: 'cluster' })
+
+  cluster.deaf.add('b')
+  t.same(await a.app.dashboard.presence(), { users: [{ user: { id: 'u-admin', name: 'Ada', role: 'admin' }, sockets: 1 }], scope: 'node' })
+  t.equal(a.logs.filter((line) => line.msg.startsWith('dashboard presence: another node did not answer')).length, 1)
+  cluster.deaf.clear()
+
+  cluster.up = false
+  t.same(await b.app.dashboard.presence(), { users: [{ user: { id: 'u-admin', name: 'Ada', role: 'admin' }, sockets: 2 }], scope: 'node' }, 'disconnected: this node only, at once')
+  cluster.up = true
+})
+
+t.test('presence without an adapter is this single node, the whole cluster', async (t) => {
+  const app = await startApp(t)
+  await connected(dashboardClient(t, app))
+  t.same(await app.app.dashboard.presence(), { users: [{ user: { id: 'u-admin', name: 'Ada', role: 'admin' }, sockets: 1 }], scope: 'cluster' })
+  t.same(app.app.realtimeHealth(), { status: 'ok', adapter: 'in-memory' })
+})
+
+t.test('sessions are stored and restored across nodes while connected, neither while disconnected', async (t) => {
+  const cluster = new MemoryCluster()
+  const [a, b] = [await node(t, cluster, 'a'), await node(t, cluster, 'b')]
+  const restoredOn = async (target: RealtimeApp, token: string): Promise<{ recovered: boolean, sessionKept: boolean }> => {
+    const first = await connected(dashboardClient(t, a))
+    const pid = (first as unknown as { _pid: string })._pid
+    const [socket] = [...a.app.dashboard.namespace.sockets.values()].slice(-1)
+    const dropped = waitFor(first, 'disconnect', { what: 'the client to see its transport close' })
+    socket!.conn.close() // a transport close: recoverable, so socket.io persists the session
+    await dropped
+    first.disconnect()
+    const sessionKept = cluster.hasSession(pid)
+    const arrived = waitFor<RealtimeSocket>(target.app.dashboard.namespace, 'connection', { what: 'the socket on the other node' })
+    await connected(client(t, target.url('/admin'), { auth: { token, pid, offset: '1-0' }, extraHeaders: { origin: ALLOWED } }))
+    return { recovered: (await arrived).recovered, sessionKept }
+  }
+  t.same(await restoredOn(b, 'admin-token'), { recovered: true, sessionKept: true }, 'restored on the other node')
+  cluster.up = false
+  t.same(await restoredOn(b, 'admin-token'), { recovered: false, sessionKept: false }, 'disconnected: not stored, and a fresh socket')
+  cluster.up = true
+})
+
+t.test('adapterReady at registration', async (t) => {
+  t.match(await registrationError({ authenticate: () => undefined, isAdmin: () => true, adapterReady: () => true }),
+    { setting: 'adapterReady', message: /none is given/ })
+  t.match(await registrationError({ authenticate: () => undefined, isAdmin: () => true, adapter: new MemoryCluster().adapter('a'), adapterReady: true }),
+    { setting: 'adapterReady', message: /is not a function/ })
+  t.match(await registrationError({ authenticate: () => undefined, isAdmin: () => true, adapter: Adapter, adapterReady: () => true }),
+    { setting: 'adapterReady', message: /ClusterAdapter/ })
+  t.match(await registrationError({ authenticate: () => undefined, isAdmin: () => true, presenceTimeoutMs: 0 }),
+    { setting: 'presenceTimeoutMs' })
+})
+
+t.test('with recovery on, an adapter that cannot restore sessions is named at registration', async (t) => {
+  // A cluster adapter with socket.io-adapter's no-op persistSession/restoreSession, as the pub/sub
+  // @socket.io/redis-adapter has.
+  const PubSubLike = class extends ClusterAdapter {
+    override doPublish (): Promise<string> { return Promise.resolve('') }
+    override doPublishResponse (): Promise<void> { return Promise.resolve() }
+  } as unknown as RealtimeOptions['adapter']
+  const warned = async (realtime: Partial<RealtimeOptions>): Promise<boolean> => {
+    const app = await startApp(t, { realtime })
+    return app.logs.some((line) => line.level === 40 && /cannot restore sessions.*@socket\.io\/redis-streams-adapter/.test(line.msg))
+  }
+  t.equal(await warned({ adapter: PubSubLike }), true, 'recovery on, no restore: warned')
+  t.equal(await warned({ adapter: PubSubLike, recoveryWindowMs: 0 }), false, 'recovery off: nothing to warn about')
+  t.equal(await warned({ adapter: new MemoryCluster().adapter('a') }), false, 'an adapter that restores: no warning')
+  t.equal(await warned({}), false, 'the built-in recovery adapter: no warning')
+})
