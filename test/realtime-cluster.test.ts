@@ -12,8 +12,8 @@ const { Adapter, ClusterAdapter } = createRequire(createRequire(import.meta.url)
 
 declare module '../index.js' {
   interface DashboardEvents {
-    'cluster:event': { n: number }
-    'cluster:sentinel': { n: number }
+    'bus:event': { n: number }
+    'bus:sentinel': { n: number }
   }
 }
 
@@ -28,13 +28,13 @@ function dashboardClient (t: TestLike, app: RealtimeApp, token = 'admin-token'):
 /** Collects the `cluster:event` numbers a client gets. */
 function received (socket: ClientSocket): number[] {
   const got: number[] = []
-  socket.on('cluster:event', ({ n }: { n: number }) => { got.push(n) })
+  socket.on('bus:event', ({ n }: { n: number }) => { got.push(n) })
   return got
 }
 
 /** The next `cluster:sentinel`: sent after the events under test, on the same path, so they came first if at all. */
 async function sentinel (socket: ClientSocket, what: string): Promise<void> {
-  await waitFor(socket, 'cluster:sentinel', { what })
+  await waitFor(socket, 'bus:sentinel', { what })
 }
 
 t.test('a broadcast from one node reaches the dashboards of every node exactly once', async (t) => {
@@ -44,9 +44,9 @@ t.test('a broadcast from one node reaches the dashboards of every node exactly o
   const onB = await connected(dashboardClient(t, b))
   const [gotA, gotB] = [received(onA), received(onB)]
   const sentinels = Promise.all([sentinel(onA, 'the sentinel on A'), sentinel(onB, 'the sentinel on B')])
-  a.app.dashboard.broadcast('cluster:event', { n: 1 })
-  a.app.dashboard.toUser('u-admin').emit('cluster:event', { n: 2 })
-  a.app.dashboard.broadcast('cluster:sentinel', { n: 1 })
+  a.app.dashboard.broadcast('bus:event', { n: 1 })
+  a.app.dashboard.toUser('u-admin').emit('bus:event', { n: 2 })
+  a.app.dashboard.broadcast('bus:sentinel', { n: 1 })
   await sentinels
   t.same(gotA, [1, 2], 'A: each broadcast once')
   t.same(gotB, [1, 2], 'B: each broadcast once, in order')
@@ -62,8 +62,8 @@ t.test('while the adapter is disconnected a node serves its own clients at once,
 
   cluster.up = false
   const sentinelOnA = sentinel(onA, 'the sentinel on A during the outage')
-  for (let n = 1; n <= 200; n++) a.app.dashboard.broadcast('cluster:event', { n })
-  a.app.dashboard.broadcast('cluster:sentinel', { n: 1 })
+  for (let n = 1; n <= 200; n++) a.app.dashboard.broadcast('bus:event', { n })
+  a.app.dashboard.broadcast('bus:sentinel', { n: 1 })
   await sentinelOnA
   t.equal(gotA.length, 200, 'A got every broadcast of the outage, without waiting for the bus')
   t.equal(cluster.pending, 0, 'nothing waits for the bus: memory does not grow with the outage')
@@ -77,8 +77,8 @@ t.test('while the adapter is disconnected a node serves its own clients at once,
 
   cluster.up = true
   const sentinelOnB = sentinel(onB, 'the sentinel on B after the outage')
-  a.app.dashboard.broadcast('cluster:event', { n: 201 })
-  a.app.dashboard.broadcast('cluster:sentinel', { n: 2 })
+  a.app.dashboard.broadcast('bus:event', { n: 201 })
+  a.app.dashboard.broadcast('bus:sentinel', { n: 2 })
   await sentinelOnB
   t.same(gotB, [201], 'B got none of the outage (delivered on A only) and the first broadcast after it')
   t.same(a.app.realtimeHealth(), { status: 'ok', adapter: 'connected' })
@@ -98,8 +98,8 @@ t.test('one node\'s close disconnects its own clients only', async (t) => {
   await goneA
   const gotB = received(onB)
   const sentinelOnB = sentinel(onB, 'a broadcast from B after A closed')
-  b.app.dashboard.broadcast('cluster:event', { n: 1 })
-  b.app.dashboard.broadcast('cluster:sentinel', { n: 1 })
+  b.app.dashboard.broadcast('bus:event', { n: 1 })
+  b.app.dashboard.broadcast('bus:sentinel', { n: 1 })
   await sentinelOnB
   t.equal(disconnectedB, false, 'B\'s client was not disconnected')
   t.ok(onB.connected)
