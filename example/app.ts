@@ -37,7 +37,10 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
 
   await fastify.register(fastifyCookie, { secret: config.cookieSecret })
   await fastify.register(corsPolicy, { origins: config.origins, credentials: true })
+  // Several nodes when REDIS_URL is set (docs/scaling.md); the Redis packages load only then.
+  const cluster = process.env.REDIS_URL ? await (await import('./cluster.js')).joinCluster(process.env.REDIS_URL, fastify.log) : undefined
   await fastify.register(realtime, {
+    ...cluster?.options,
     authenticate: async (handshake) => {
       const sessionId = handshake.signedCookies[SESSION_COOKIE]
       const user = sessions.find(sessionId)
@@ -77,9 +80,15 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
     jobs.stopAll()
     metrics.stop()
     sessions.close()
+    await cluster?.close()
   })
 
   await fastify.register(fastifyStatic, { root: publicDir, prefix: '/static/' })
+  // For a readiness probe behind a load balancer: 503 while this node cannot reach the others.
+  fastify.get('/api/ready', async (_request, reply) => {
+    const health = fastify.realtimeHealth()
+    return reply.code(health.status === 'ok' ? 200 : 503).send(health)
+  })
   fastify.get('/', async (_request, reply) => reply.redirect('/admin'))
   fastify.get('/admin', async (_request, reply) => reply.sendFile('admin.html'))
   fastify.get('/login', async (_request, reply) => reply.sendFile('login.html'))

@@ -30,7 +30,7 @@ const OWNED_OPTIONS: Readonly<Record<string, string>> = {
   serveClient: 'serve `socket.io/client-dist/socket.io.min.js` as a static file instead',
   connectionStateRecovery: 'use `recoveryWindowMs`'
 }
-const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', 'adapterReady', ...Object.keys(defaultOptions)]
+const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', ...Object.keys(defaultOptions), 'adapterReady']
 /**
  * socket.io and engine.io server options passed through as they are: the names of socket.io
  * `dist/index.d.ts` `ServerOptions` and engine.io `build/server.d.ts` `ServerOptions`/`AttachOptions`.

@@ -1,6 +1,8 @@
 import { Agent } from 'node:http'
 import t from 'tap'
 import type { Socket as ClientSocket } from 'socket.io-client'
+import { io } from 'socket.io-client'
+import { startExample } from './browser/example-process.js'
 import { clusterSkipReason, PROGRAMS, renderNginxConf, startNginx, startNode, startRedis, startSwitchProxy } from './cluster/harness.js'
 import { ALLOWED, client, connected, connectError, EVIL, raw, waitFor, within, type ClientOptions, type TestLike } from './helpers/realtime.js'
 
@@ -127,6 +129,27 @@ t.test('several nodes on Redis, behind nginx', { skip: skipReason ?? false }, as
     await sentinels
     for (const [i, list] of got.entries()) t.same(numbers(list), Array.from({ length: 20 }, (_, k) => k + 1), `client ${i}: each event once, in order`)
     for (const socket of sockets) t.ok(socket.connected)
+  })
+
+  t.test('the example app runs as several nodes when REDIS_URL is set', async (t) => {
+    const [one, two] = await Promise.all([startExample({ REDIS_URL: redis.url }), startExample({ REDIS_URL: redis.url })])
+    t.teardown(one.stop)
+    t.teardown(two.stop)
+    const login = async (origin: string): Promise<string> => {
+      const response = await fetch(`${origin}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'admin' }) })
+      return response.headers.getSetCookie()[0]!.split(';')[0]!
+    }
+    // Each node keeps its own login sessions (in memory): a browser stays on one node behind nginx.
+    const socket = io(`${one.origin}/admin`, { extraHeaders: { cookie: await login(one.origin) }, reconnection: false, forceNew: true })
+    t.teardown(() => { socket.close() })
+    await connected(socket)
+    const progress = waitFor<{ startedBy: string }>(socket, 'job:progress', { what: 'a job of node two on node one\'s dashboard', timeoutMs: 10_000 })
+    const started = await fetch(`${two.origin}/api/jobs`, { method: 'POST', headers: { cookie: await login(two.origin), origin: two.origin } })
+    t.equal(started.status, 202)
+    t.equal((await progress).startedBy, 'admin', 'the job started on node two')
+    const ready = await fetch(`${one.origin}/api/ready`)
+    t.same([ready.status, await ready.json()], [200, { status: 'ok', adapter: 'connected' }])
+    t.ok(one.logs.some((line) => line.includes('cluster: Socket.IO on the Redis streams adapter')))
   })
 
   t.test('a client cut off A recovers on B with every missed event in order', async (t) => {
