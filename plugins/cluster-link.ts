@@ -2,7 +2,7 @@ import { createRequire } from 'node:module'
 import type { FastifyBaseLogger } from 'fastify'
 import { CorsConfigError } from '../lib/errors.js'
 import type { ServerOptions } from 'socket.io'
-import type { RealtimeHealth } from './realtime-types.js'
+import type { RealtimeHealth, RealtimeNamespace, RealtimeSocket } from './realtime-types.js'
 
 // socket.io's own copy of socket.io-adapter, wherever the package manager put it.
 const { Adapter } = createRequire(createRequire(import.meta.url).resolve('socket.io'))('socket.io-adapter') as typeof import('socket.io-adapter')
@@ -77,6 +77,28 @@ export class ClusterLink {
 
   close (): void {
     clearInterval(this.#timer)
+    clearInterval(this.#storeTimer)
+  }
+
+  #storeTimer: NodeJS.Timeout | undefined
+
+  /**
+   * Stores the session of every socket of `namespaces` when it connects, and all of them again every
+   * half window. socket.io stores a session only when its socket closes (`dist/socket.js`
+   * `_onclose()`), so a node that dies without closing (SIGKILL, the OOM killer, a power cut) would
+   * leave its clients nothing to recover on another node. The cost: one write to the adapter (a Redis
+   * `SET` with the window as its expiry) per socket per half window.
+   */
+  storeSessions (namespaces: () => Iterable<RealtimeNamespace>, windowMs: number): (namespace: RealtimeNamespace) => void {
+    const store = (socket: RealtimeSocket): void => {
+      const { id: sid, pid, rooms, data } = socket as unknown as { id: string, pid: string, rooms: Set<string>, data: unknown }
+      socket.nsp.adapter.persistSession({ sid, pid, rooms: [...rooms], data } as Parameters<AnyAdapter['persistSession']>[0])
+    }
+    this.#storeTimer = setInterval(() => {
+      for (const namespace of namespaces()) for (const socket of namespace.sockets.values()) store(socket)
+    }, Math.ceil(windowMs / 2)).unref()
+    // After the namespace's other `connection` listeners, which join rooms (the dashboard's user room).
+    return (namespace) => { namespace.on('connection', (socket) => { queueMicrotask(() => { if (socket.connected) store(socket) }) }) }
   }
 
   /** The host's adapter class, each instance held back from the other nodes while the link is down. */

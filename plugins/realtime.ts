@@ -69,9 +69,13 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   })
 
   const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery })
+  const storeSessions = link !== undefined && recovery && restoresSessions(io.of('/').adapter)
+    ? link.storeSessions(() => io._nsps.values(), recoveryWindowMs)
+    : undefined
   const adopt = (namespace: RealtimeNamespace): void => {
     guard(namespace)
     logConnections(fastify, namespace)
+    storeSessions?.(namespace)
   }
   adopt(io.of('/'))
   io.on('new_namespace', adopt)

@@ -224,19 +224,26 @@ t.test('several nodes on Redis, behind nginx', { skip: skipReason ?? false }, as
     t.equal(others, 0, 'no client of A or B was disconnected')
   })
 
-  t.test('a node killed with SIGKILL: its clients reconnect through nginx to the survivor', async (t) => {
+  t.test('a node killed with SIGKILL: its clients reconnect through nginx to the survivor and recover what they missed', async (t) => {
     const agent = new Agent({ localAddress: addressOf.get('a'), keepAlive: true })
     t.teardown(() => { agent.destroy() })
-    const socket = dashboard(t, nginx.origin, 'killed', { transports: ['polling'], agent: agent as unknown as string, reconnection: true, reconnectionDelay: 100, reconnectionDelayMax: 500 })
+    // A fixed 1 s before reconnecting: the events below are pushed while the client is away.
+    const socket = dashboard(t, nginx.origin, 'killed', { transports: ['polling'], agent: agent as unknown as string, reconnection: true, reconnectionDelay: 1000, randomizationFactor: 0 })
     await connected(socket)
     t.equal((JSON.parse((await raw(`${nginx.origin}/node`, { agent })).body) as { name: string }).name, 'a', 'the client is on A')
+    const got = received(socket)
+    const first = waitFor(socket, 'cluster:event', { what: 'the event before the kill' })
+    await post(a, '/push', { event: 'cluster:event', first: 1 })
+    await first
     const dropped = waitFor(socket, 'disconnect', { what: 'the client to lose A' })
     await a.kill()
     await dropped
+    await post(b, '/push', { event: 'cluster:event', first: 2, count: 3 })
     await waitFor(socket, 'connect', { what: 'the client to reconnect through nginx, to B', timeoutMs: 15_000 })
+    t.equal(socket.recovered, true, 'B restored the session A stored when the socket connected')
     const after = sentinel(socket, 'a sentinel from B')
     await post(b, '/push', { event: 'cluster:sentinel' })
     await after
-    t.equal(socket.recovered, false, 'a node that died without closing stored no session: a fresh one (see docs/scaling.md)')
+    t.same(numbers(got), [1, 2, 3, 4], 'the events pushed while it was away, in order, once')
   })
 })

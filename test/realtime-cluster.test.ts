@@ -2,7 +2,7 @@ import t from 'tap'
 import { createRequire } from 'node:module'
 import type { Socket as ClientSocket } from 'socket.io-client'
 import { MemoryCluster } from './helpers/memory-cluster.js'
-import { ALLOWED, client, connected, registrationError, startApp, waitFor, type RealtimeApp, type TestLike } from './helpers/realtime.js'
+import { ALLOWED, client, connected, registrationError, startApp, waitFor, within, type RealtimeApp, type TestLike } from './helpers/realtime.js'
 import type { RealtimeOptions, RealtimeSocket } from '../index.js'
 
 // In-process nodes on an in-memory bus (test/helpers/memory-cluster.ts); test/cluster.test.ts runs the
@@ -151,6 +151,43 @@ t.test('sessions are stored and restored across nodes while connected, neither w
   cluster.up = false
   t.same(await restoredOn(b, 'admin-token'), { recovered: false, sessionKept: false }, 'disconnected: not stored, and a fresh socket')
   cluster.up = true
+})
+
+/** Polls `check` every 20 ms until it holds; bounded. */
+async function eventually (what: string, check: () => boolean): Promise<void> {
+  await within((async () => { while (!check()) await new Promise((resolve) => setTimeout(resolve, 20)) })(), what)
+}
+
+t.test('with recovery, a session is stored when its socket connects and every half window, for a node that dies without closing', async (t) => {
+  const cluster = new MemoryCluster()
+  const a = await node(t, cluster, 'a', { recoveryWindowMs: 400 })
+  const socket = await connected(dashboardClient(t, a))
+  const pid = (socket as unknown as { _pid: string })._pid
+  await eventually('the session to be stored at connection', () => cluster.hasSession(pid))
+  t.same(cluster.session(pid)!.rooms.sort(), [socket.id, 'user:u-admin'].sort(), 'with the rooms joined by the connection listeners')
+  cluster.forget(pid)
+  await eventually('the session to be stored again within half a window', () => cluster.hasSession(pid))
+
+  // A never closed the socket (as if killed): B restores the session all the same.
+  const b = await node(t, cluster, 'b')
+  const arrived = waitFor<RealtimeSocket>(b.app.dashboard.namespace, 'connection', { what: 'the socket on B' })
+  await connected(client(t, b.url('/admin'), { auth: { token: 'admin-token', pid, offset: '1-0' }, extraHeaders: { origin: ALLOWED } }))
+  t.equal((await arrived).recovered, true)
+})
+
+t.test('a socket the host disconnects in its connection listener leaves no session behind', async (t) => {
+  const cluster = new MemoryCluster()
+  const a = await startApp(t, {
+    realtime: { adapter: cluster.adapter('a'), adapterReady: () => cluster.up },
+    after: (app) => { app.dashboard.namespace.on('connection', (socket) => { socket.disconnect() }) }
+  })
+  const socket = dashboardClient(t, a)
+  const gone = waitFor(socket, 'disconnect', { what: 'the host to disconnect the socket' })
+  await connected(socket)
+  await gone
+  const pid = (socket as unknown as { _pid: string })._pid
+  // The store runs in a microtask after the connection listeners, long before the DISCONNECT reaches the client.
+  t.equal(cluster.hasSession(pid), false, 'not stored: a session of a socket the host refused would outlive it')
 })
 
 t.test('adapterReady at registration', async (t) => {

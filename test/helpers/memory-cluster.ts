@@ -77,6 +77,15 @@ export class MemoryCluster {
     return this.#sessions.has(pid)
   }
 
+  /** The stored session of `pid`, if any. */
+  session (pid: string): Session | undefined {
+    return this.#sessions.get(pid)
+  }
+
+  forget (pid: string): void {
+    this.#sessions.delete(pid)
+  }
+
   #send (from: Peer, deliver: (peer: Peer) => void): Promise<void> {
     if (!this.up) {
       this.pending++
