@@ -14,13 +14,13 @@ import { compareRow, plainRow, skipRow } from '../lib/report.js'
 import { ALLOWED_ORIGIN } from '../lib/plugin.js'
 
 const REDIS_SERVER = '/usr/bin/redis-server'
-const NAME_BURST = (n) => `6 scale burst, ${n} clients`
-const NAME_PACED = (n, rate) => `6 scale ${rate}/s, ${n} clients`
+const NAME_BURST = (n) => `8 scale burst, ${n} clients`
+const NAME_PACED = (n, rate) => `8 scale ${rate}/s, ${n} clients`
 
 export async function scaleSuite (ctx) {
   const { quick, pluginReason } = ctx
-  if (pluginReason) return [skipRow('6 scale', '2 nodes on Redis', 'delivered/s', pluginReason)]
-  if (spawnSync(REDIS_SERVER, ['--version']).status !== 0) return [skipRow('6 scale', '2 nodes on Redis', 'delivered/s', `${REDIS_SERVER} missing (apt-get install redis-server)`)]
+  if (pluginReason) return [skipRow('8 scale', '2 nodes on Redis', 'delivered/s', pluginReason)]
+  if (spawnSync(REDIS_SERVER, ['--version']).status !== 0) return [skipRow('8 scale', '2 nodes on Redis', 'delivered/s', `${REDIS_SERVER} missing (apt-get install redis-server)`)]
   const n = 1000
   const redis = await startRedis()
   const procs = []
