@@ -118,9 +118,13 @@ export class ClusterLink {
       internals.doPublishResponse = (uid, response) => link.up() ? doPublishResponse.call(adapter, uid, response) : Promise.reject(DISCONNECTED)
       // `fetchSockets()` and `serverSideEmit()` with an ack wait for the count before their own timeout starts.
       internals.serverCount = () => link.up() ? serverCount.call(adapter) : Promise.resolve(1)
-      internals.persistSession = (session) => { if (link.up()) persistSession.call(adapter, session) }
-      // socket.io and the recovery guard both give a fresh socket when restoring fails.
-      internals.restoreSession = (pid, offset) => link.up() ? restoreSession.call(adapter, pid, offset) : Promise.reject(DISCONNECTED)
+      // Only an adapter that restores sessions talks to the others for them; another keeps socket.io-adapter's
+      // no-ops, so that `restoresSessions()` still tells it apart.
+      if (restoresSessions(adapter)) {
+        internals.persistSession = (session) => { if (link.up()) persistSession.call(adapter, session) }
+        // socket.io and the recovery guard both give a fresh socket when restoring fails.
+        internals.restoreSession = (pid, offset) => link.up() ? restoreSession.call(adapter, pid, offset) : Promise.reject(DISCONNECTED)
+      }
       return adapter
     } as unknown as AdapterConstructor
   }

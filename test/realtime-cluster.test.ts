@@ -207,12 +207,14 @@ t.test('with recovery on, an adapter that cannot restore sessions is named at re
   const PubSubLike = class extends ClusterAdapter {
     override doPublish (): Promise<string> { return Promise.resolve('') }
     override doPublishResponse (): Promise<void> { return Promise.resolve() }
+    override serverCount (): Promise<number> { return Promise.resolve(1) }
   } as unknown as RealtimeOptions['adapter']
   const warned = async (realtime: Partial<RealtimeOptions>): Promise<boolean> => {
     const app = await startApp(t, { realtime })
     return app.logs.some((line) => line.level === 40 && /cannot restore sessions.*@socket\.io\/redis-streams-adapter/.test(line.msg))
   }
   t.equal(await warned({ adapter: PubSubLike }), true, 'recovery on, no restore: warned')
+  t.equal(await warned({ adapter: PubSubLike, adapterReady: () => true }), true, 'watched by adapterReady: still warned')
   t.equal(await warned({ adapter: PubSubLike, recoveryWindowMs: 0 }), false, 'recovery off: nothing to warn about')
   t.equal(await warned({ adapter: new MemoryCluster().adapter('a') }), false, 'an adapter that restores: no warning')
   t.equal(await warned({}), false, 'the built-in recovery adapter: no warning')
