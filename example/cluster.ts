@@ -10,14 +10,14 @@ export interface ExampleCluster {
 }
 
 /**
- * With `REDIS_URL` set, the example is one node of several: Socket.IO's Redis streams adapter carries
- * every broadcast to the other nodes and keeps sessions recoverable on any of them (docs/scaling.md).
- * Loaded only then, so a single node needs no Redis package.
+ * The example as one node of several (example/cluster-app.ts): Socket.IO's Redis streams adapter
+ * carries every broadcast to the other nodes and keeps sessions recoverable on any of them
+ * (docs/scaling.md). Only the cluster entry loads it, so a single node needs no Redis package.
  */
 export async function joinCluster (url: string, log: FastifyBaseLogger): Promise<ExampleCluster> {
-  const redis = createClient({ url, socket: { reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 2000) } })
-  // node-redis emits an `error` per failed reconnect; realtime logs the outage once (adapterReady).
-  redis.on('error', () => {})
+  const redis = createClient({ url })
+  // node-redis emits an `error` per failed reconnect: at debug level, as realtime logs the outage once (adapterReady).
+  redis.on('error', log.debug.bind(log))
   await redis.connect()
   log.info({ redis: url.replace(/\/\/[^@]*@/, '//…@') }, 'cluster: Socket.IO on the Redis streams adapter')
   return {

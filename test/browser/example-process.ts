@@ -53,8 +53,8 @@ export type ExampleEnv = Record<string, string> | ((port: number) => Record<stri
  * process binds it in between, the child exits with EADDRINUSE and the start is retried on a new one.
  * An explicit `PORT` in `env` is used as given, once.
  */
-export async function startExample (env: ExampleEnv = {}): Promise<ExampleProcess> {
-  return await startNodeApp([fastifyCli, 'start', '-l', 'info', 'dist/example/app.js'], env)
+export async function startExample (env: ExampleEnv = {}, app = 'dist/example/app.js'): Promise<ExampleProcess> {
+  return await startNodeApp([fastifyCli, 'start', '-l', 'info', app], env)
 }
 
 /** `startExample` for any compiled app that logs fastify's "Server listening at" (`args` are node's, from the repository root). */
@@ -104,7 +104,7 @@ async function spawnApp (args: string[], env: Record<string, string>): Promise<E
     port,
     logs,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill('SIGTERM')
       try {
         await within(exited, 'the example to exit after SIGTERM', STOP_MS)
