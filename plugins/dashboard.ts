@@ -30,14 +30,12 @@ export function createDashboard (namespace: RealtimeNamespace, options: Dashboar
     const late = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => { reject(new Error(`no answer within presenceTimeoutMs (${presenceTimeoutMs} ms)`)) }, presenceTimeoutMs)
     })
-    try {
-      return await Promise.race([namespace.timeout(presenceTimeoutMs).fetchSockets(), late])
-    } catch (error) {
+    const sockets = await Promise.race([namespace.timeout(presenceTimeoutMs).fetchSockets(), late]).catch((error: unknown) => {
       log.warn({ err: error }, 'dashboard presence: another node did not answer; showing this node\'s dashboards only')
       return undefined
-    } finally {
-      clearTimeout(timer)
-    }
+    })
+    clearTimeout(timer)
+    return sockets
   }
 
   const presence = async (): Promise<DashboardPresence> => {

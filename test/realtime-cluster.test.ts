@@ -124,6 +124,18 @@ t.test('presence lists the dashboards of every node, or of this node with a log 
   cluster.up = true
 })
 
+t.test('a node whose own link is down answers no other node: presence elsewhere falls back to that node\'s sockets', async (t) => {
+  const cluster = new MemoryCluster()
+  let bReady = true
+  const a = await node(t, cluster, 'a', { presenceTimeoutMs: 300 })
+  const b = await startApp(t, { realtime: { adapter: cluster.adapter('b'), adapterReady: () => bReady } })
+  await connected(dashboardClient(t, a))
+  await connected(dashboardClient(t, b))
+  bReady = false // B still hears the bus, but sends nothing on it, answers included
+  t.match(await a.app.dashboard.presence(), { scope: 'node', users: [{ sockets: 1 }] })
+  t.equal(b.app.realtimeHealth().status, 'degraded')
+})
+
 t.test('presence without an adapter is this single node, the whole cluster', async (t) => {
   const app = await startApp(t)
   await connected(dashboardClient(t, app))
