@@ -4,6 +4,6 @@ export { realtime } from './plugins/realtime.js'
 export { CONNECT_ERRORS, GATE_CODES, ORIGIN_REFUSED, ORIGIN_REVOKED, SERVER_EVENTS } from './lib/protocol.js'
 export type { ConnectErrorCode, GateCode, OriginRevokedPayload } from './lib/protocol.js'
 export type {
-  ClientEvents, Dashboard, DashboardEvents, DashboardTarget, RealtimeOptions, RealtimeServer, RealtimeNamespace,
-  RealtimeSocket, SocketData, SocketHandshake, SocketUser
+  ClientEvents, Dashboard, DashboardEvents, DashboardPresence, DashboardTarget, RealtimeHealth, RealtimeOptions, RealtimeServer, RealtimeNamespace,
+  RealtimeSocket, ServerEvents, SocketData, SocketHandshake, SocketUser
 } from './plugins/realtime-types.js'

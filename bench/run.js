@@ -1,5 +1,5 @@
 // Benchmark orchestrator: runs every suite, prints ONE table.
-//   node bench/run.js [--quick] [--only=http,micro,dynamic,flood,handshake,fanout,memory,startup,instructions] [--json=FILE] [--markdown]
+//   node bench/run.js [--quick] [--only=http,micro,dynamic,flood,handshake,fanout,memory,scale,startup,instructions] [--json=FILE] [--markdown]
 // Each figure is a ratio against a baseline measured in the same run, with the
 // same client; servers run pinned to core 0, load generators to core 1.
 import os from 'node:os'
@@ -18,6 +18,7 @@ import { memorySuite } from './suites/memory.js'
 import { dynamicSuite } from './suites/dynamic.js'
 import { startupSuite } from './suites/startup.js'
 import { instructionsSuite } from './suites/instructions.js'
+import { scaleSuite } from './suites/scale.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -33,6 +34,7 @@ const suites = [
   ['handshake', handshakeSuite],
   ['fanout', fanoutSuite],
   ['memory', memorySuite],
+  ['scale', scaleSuite],
   ['startup', startupSuite],
   ['instructions', instructionsSuite]
 ]

@@ -5,7 +5,7 @@ import fastifyCookie from '@fastify/cookie'
 import fastifyStatic from '@fastify/static'
 import type { FastifyInstance, FastifyPluginOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { corsPolicy, realtime } from '../index.js'
+import { corsPolicy, realtime, type RealtimeOptions } from '../index.js'
 import { readExampleConfig } from './config.js'
 import { DemoJobs } from './jobs.js'
 import { MetricsSampler } from './metrics.js'
@@ -24,13 +24,18 @@ const socketIoClientDir = dirname(createRequire(import.meta.url).resolve('socket
 
 const METRICS_INTERVAL_MS = 1000
 
+export interface ExampleOptions {
+  /** Extra realtime options, e.g. the adapter of example/cluster-app.ts. */
+  realtime?: Pick<RealtimeOptions, 'adapter' | 'adapterReady'>
+}
+
 /**
  * The example host app, started by `npm start` (fastify-cli). One origin policy
  * covers the JSON API and Socket.IO; admins watch the server live on /admin.
- * fastify-cli refuses an async plugin that does not declare both parameters,
- * hence `_options`, which the app has no use for.
+ * `options.realtime` comes from example/cluster-app.ts when the app runs as one
+ * node of several; fastify-cli itself passes none.
  */
-async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOptions) {
+async function exampleApp (fastify: FastifyInstance, options: FastifyPluginOptions & ExampleOptions) {
   const config = readExampleConfig(process.env)
   // Ending a session (logout, expiry) disconnects its live sockets; they exist once realtime is registered.
   const sessions = new SessionStore({ ttlSeconds: config.sessionTtlSeconds, onEnd: (id, reason) => { endSessionSockets(id, reason) } })
@@ -39,6 +44,7 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
   await fastify.register(fastifyCookie, { secret: config.cookieSecret })
   await fastify.register(corsPolicy, { origins: config.origins, credentials: true, refusal: config.refusal })
   await fastify.register(realtime, {
+    ...options.realtime,
     authenticate: async (handshake) => {
       const sessionId = handshake.signedCookies[SESSION_COOKIE]
       const user = sessions.find(sessionId)

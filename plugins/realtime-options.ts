@@ -21,6 +21,7 @@ export const defaultOptions = Object.freeze({
   recoveryWindowMs: 120_000,
   shutdownGraceMs: 1000,
   maxNamespacesPerConnection: 5,
+  presenceTimeoutMs: 1000,
   cleanupEmptyChildNamespaces: true,
   cookiePlugin: Object.freeze({}) as FastifyCookieOptions
 })
@@ -33,7 +34,7 @@ const OWNED_OPTIONS: Readonly<Record<string, string>> = {
   // fastify-socket.io's option (its README, "Hooks"): a function run instead of its default preClose.
   preClose: 'realtime\'s own preClose hook disconnects every socket and cuts what is left after `shutdownGraceMs`; for work of yours before that, add `app.addHook(\'preClose\', …)` before registering realtime (Fastify runs preClose hooks in registration order)'
 }
-const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', ...Object.keys(defaultOptions)]
+const PLUGIN_OPTIONS = ['authenticate', 'isAdmin', 'verifyHandshake', ...Object.keys(defaultOptions), 'adapterReady']
 /**
  * socket.io and engine.io server options passed through as they are: the names of socket.io
  * `dist/index.d.ts` `ServerOptions` and engine.io `build/server.d.ts` `ServerOptions`/`AttachOptions`.
@@ -77,6 +78,7 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   expectFunction('authenticate', resolved.authenticate, 'is required', 'pass `authenticate: async (handshake) => user | undefined`, e.g. reading handshake.signedCookies')
   expectFunction('isAdmin', resolved.isAdmin, 'is required: without it nobody could be trusted with the dashboard', 'pass `isAdmin: (user) => user.role === \'admin\'`')
   if (resolved.verifyHandshake !== undefined) expectFunction('verifyHandshake', resolved.verifyHandshake, 'is not a function', 'pass `verifyHandshake: (request) => boolean`, or leave it out')
+  if (resolved.adapterReady !== undefined) expectFunction('adapterReady', resolved.adapterReady, 'is not a function', 'pass `adapterReady: () => redis.isReady`, or leave it out')
   for (const name of ['requireOrigin', 'allowAnyOrigin', 'cleanupEmptyChildNamespaces'] as const) {
     if (typeof resolved[name] !== 'boolean') throw new CorsConfigError(name, `${describe(resolved[name])} is not a boolean`, 'pass true or false')
   }
@@ -89,6 +91,7 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   checkCookieOptions(resolved.cookiePlugin)
   expectInteger('recoveryWindowMs', resolved.recoveryWindowMs, 0, DAY_MS, 'e.g. 120000 (2 minutes); 0 turns recovery off')
   expectInteger('shutdownGraceMs', resolved.shutdownGraceMs, 0, 60_000, 'e.g. 1000')
+  expectInteger('presenceTimeoutMs', resolved.presenceTimeoutMs, 1, 60_000, 'e.g. 1000')
   expectInteger('maxNamespacesPerConnection', resolved.maxNamespacesPerConnection, 1, 1000, 'e.g. 5, one more than the namespaces one client joins')
   for (const name of SERVER_DURATIONS) {
     const value = (resolved as unknown as Record<string, unknown>)[name]

@@ -16,6 +16,12 @@ export interface DashboardEvents {}
 /** Events clients may send to the server; empty unless the host app declares some the same way. */
 export interface ClientEvents {}
 
+/**
+ * Events one node sends the others with `io.serverSideEmit(event, payload)` (through the `adapter`);
+ * empty unless the host app declares some the same way.
+ */
+export interface ServerEvents {}
+
 /** What `authenticate` returns and every socket carries as `socket.data.user`; augmentable. */
 export interface SocketUser {
   id: string
@@ -28,10 +34,11 @@ export interface SocketData {
 /** The Socket.IO event map derived from `DashboardEvents`: each event takes one typed payload. */
 export type DashboardEventMap = { [E in keyof DashboardEvents]: (payload: DashboardEvents[E]) => void }
 export type ClientEventMap = { [E in keyof ClientEvents]: (payload: ClientEvents[E]) => void }
+export type ServerEventMap = { [E in keyof ServerEvents]: (payload: ServerEvents[E]) => void }
 
-export type RealtimeServer = Server<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
-export type RealtimeNamespace = Namespace<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
-export type RealtimeSocket = Socket<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
+export type RealtimeServer = Server<ClientEventMap, DashboardEventMap, ServerEventMap, SocketData>
+export type RealtimeNamespace = Namespace<ClientEventMap, DashboardEventMap, ServerEventMap, SocketData>
+export type RealtimeSocket = Socket<ClientEventMap, DashboardEventMap, ServerEventMap, SocketData>
 
 /** What `authenticate` sees of a connection attempt. */
 export interface SocketHandshake {
@@ -60,6 +67,27 @@ export interface Dashboard {
   toUser: (id: string) => DashboardTarget
   /** Sends to every dashboard client in a room. */
   toRoom: (name: string) => DashboardTarget
+  /**
+   * Who has a dashboard open, on every node (socket.io `fetchSockets()`): one entry per user with its
+   * socket count. `scope` is `'node'` when another node did not answer within `presenceTimeoutMs` or the
+   * adapter is disconnected; the list then holds this node's sockets only.
+   */
+  presence: () => Promise<DashboardPresence>
+}
+
+export interface DashboardPresence {
+  users: Array<{ user: SocketUser, sockets: number }>
+  scope: 'cluster' | 'node'
+}
+
+/** `fastify.realtimeHealth()`: for a readiness probe. */
+export interface RealtimeHealth {
+  /** `'degraded'` while the adapter is disconnected: this node serves its own clients only. */
+  status: 'ok' | 'degraded'
+  /** `'in-memory'` without `adapterReady` (one node, or an adapter the plugin cannot watch). */
+  adapter: 'in-memory' | 'connected' | 'disconnected'
+  /** When the adapter was last seen disconnecting (ISO 8601), while it is disconnected. */
+  disconnectedSince?: string
 }
 
 /** Socket.IO options this plugin owns: `cors` and `allowRequest` derive from the origin policy. */
@@ -114,4 +142,14 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
    * @fastify/cookie (before or after realtime); refused beside the host's own.
    */
   cookiePlugin?: FastifyCookieOptions
+  /**
+   * Whether the `adapter`'s connection (e.g. the Redis client: `() => redis.isReady`) is up. While it
+   * is not, broadcasts reach this node's clients at once instead of waiting for the connection, nothing
+   * is queued for the other nodes, sessions are neither stored nor restored, and `realtimeHealth()`
+   * says `degraded`. Needs an adapter built on socket.io-adapter's `ClusterAdapter`, such as
+   * `@socket.io/redis-streams-adapter`.
+   */
+  adapterReady?: () => boolean
+  /** How long `dashboard.presence()` waits for the other nodes, in ms (1 to 60000). Default 1000. */
+  presenceTimeoutMs?: number
 }

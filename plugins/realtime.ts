@@ -3,6 +3,8 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { Server } from 'socket.io'
 import { OpenSet } from '../lib/engine-http.js'
+import { CorsConfigError } from '../lib/errors.js'
+import { ClusterLink, restoresSessions } from './cluster-link.js'
 import { createDashboard } from './dashboard.js'
 import { cookieReader, ownCookieReader, type CookieReader } from './handshake-cookies.js'
 import { gateEngine } from './engine-gate.js'
@@ -10,7 +12,7 @@ import { pendingClose } from './polling-close.js'
 import { revokeRefusedSockets } from './origin-revocation.js'
 import { logOriginRisks, originCheck, validate, type Resolved } from './realtime-options.js'
 import { RecoveryAdapter } from './recovery-adapter.js'
-import type { Dashboard, RealtimeNamespace, RealtimeOptions, RealtimeServer, RealtimeSocket } from './realtime-types.js'
+import type { Dashboard, RealtimeHealth, RealtimeNamespace, RealtimeOptions, RealtimeServer, RealtimeSocket } from './realtime-types.js'
 import { socketGuard } from './socket-auth.js'
 
 declare module 'fastify' {
@@ -19,6 +21,8 @@ declare module 'fastify' {
     io: RealtimeServer
     /** Typed pushes to the admin dashboard namespace. */
     dashboard: Dashboard
+    /** Whether this node reaches the others (`adapterReady`); for a readiness probe. */
+    realtimeHealth: () => RealtimeHealth
   }
 }
 
@@ -26,7 +30,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   const { resolved, enginePrefix, originWarnings } = validate(fastify, options)
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
-    shutdownGraceMs, maxNamespacesPerConnection, prefix, logLevel, logSerializers, ...serverOptions
+    shutdownGraceMs, maxNamespacesPerConnection, adapterReady, presenceTimeoutMs, prefix, logLevel, logSerializers, ...serverOptions
   } = resolved as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
@@ -38,9 +42,14 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   let cookies: CookieReader | undefined
   fastify.addHook('onReady', async () => { cookies = cookieReader(fastify, ownCookies, options.cookiePlugin !== undefined) })
 
+  if (adapterReady !== undefined && serverOptions.adapter === undefined) {
+    throw new CorsConfigError('adapterReady', 'watches the connection of an `adapter`, and none is given', 'pass the adapter too, e.g. `adapter: createAdapter(redis), adapterReady: () => redis.isReady`, or remove adapterReady')
+  }
+  const link = adapterReady === undefined ? undefined : new ClusterLink(adapterReady, fastify.log)
+  fastify.addHook('onClose', async () => { link?.close() })
   const io: RealtimeServer = new Server({
     ...serverOptions,
-    adapter: serverOptions.adapter ?? (recovery ? RecoveryAdapter : undefined),
+    adapter: serverOptions.adapter === undefined ? (recovery ? RecoveryAdapter : undefined) : link?.wrap(serverOptions.adapter) ?? serverOptions.adapter,
     serveClient: false,
     // Middlewares run on recovery too: socket.io's default (`skipMiddlewares: true`, socket.io
     // `dist/index.js`) would let a recovered socket skip every `use()` of the host app.
@@ -58,14 +67,21 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
         }
   })
   io.bind(engine)
+  if (recovery && !restoresSessions(io.of('/').adapter)) {
+    fastify.log.warn({ plugin: 'fastify-cors-io:realtime' }, 'recoveryWindowMs is on, but the adapter cannot restore sessions (it has no persistSession/restoreSession of its own, like the pub/sub @socket.io/redis-adapter): dropped clients lose what they missed; use @socket.io/redis-streams-adapter, or set recoveryWindowMs: 0')
+  }
   const gate = gateEngine(fastify, {
     policy, engine, prefix: enginePrefix, destroyUpgradeTimeout: serverOptions.destroyUpgradeTimeout, requireOrigin, log: fastify.log
   })
 
   const guard = socketGuard(fastify, { authenticate, isAdmin, dashboardNamespace, maxNamespacesPerConnection, recovery, count: (outcome) => { policy.countSocket(outcome) }, cookies: () => cookies! })
+  const storeSessions = link !== undefined && recovery && restoresSessions(io.of('/').adapter)
+    ? link.storeSessions(() => io._nsps.values(), recoveryWindowMs)
+    : undefined
   const adopt = (namespace: RealtimeNamespace): void => {
     guard(namespace)
     logConnections(fastify, namespace)
+    storeSessions?.(namespace)
   }
   const stopRevoking = policy.onUpdate(() => { revokeRefusedSockets(io, policy, requireOrigin, fastify.log) })
   adopt(io.of('/'))
@@ -74,7 +90,9 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   dashboard.on('connection', (socket) => { socket.join(`user:${socket.data.user.id}`) })
 
   fastify.decorate('io', io)
-  fastify.decorate('dashboard', createDashboard(dashboard))
+  fastify.decorate('dashboard', createDashboard(dashboard, { presenceTimeoutMs, link, log: fastify.log }))
+  const inMemory: RealtimeHealth = Object.freeze({ status: 'ok', adapter: 'in-memory' })
+  fastify.decorate('realtimeHealth', () => link?.health() ?? inMemory)
   const sessions = new OpenSet<EngineSession>()
   /** Transports of closed sessions whose close still waits for a poll (see `pendingClose`). */
   const closingTransports = new OpenSet<EngineTransport>()
@@ -93,7 +111,9 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     // hold the HTTP server open for ws's 30 s close timeout.
     gate.close() // first: no new session or upgrade from here on
     const deadline = Date.now() + shutdownGraceMs
-    for (const namespace of io._nsps.values()) namespace.disconnectSockets()
+    // `.local`: through a cluster adapter, `disconnectSockets()` would disconnect the clients of every
+    // node (socket.io-adapter `dist/cluster-adapter.js` `disconnectSockets()` publishes it).
+    for (const namespace of io._nsps.values()) namespace.local.disconnectSockets()
     await sessions.drained(deadline)
     engine.close()
     await gate.upgrades.drained(deadline)

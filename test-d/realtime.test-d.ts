@@ -10,6 +10,9 @@ declare module 'fastify-cors-io' {
   interface SocketUser {
     tsdRole: 'admin' | 'user'
   }
+  interface ServerEvents {
+    'tsd:cache-clear': { key: string }
+  }
 }
 
 const app = Fastify()
@@ -49,3 +52,17 @@ expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () 
 expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, requireOrign: true }))
 // authenticate returns a user or nothing: `false` does not compile (and refuses at run time).
 expectError(app.register(realtime, { authenticate: () => false, isAdmin: () => true }))
+
+// Events between nodes are typed by ServerEvents, both ways.
+app.io.serverSideEmit('tsd:cache-clear', { key: 'k' })
+expectError(app.io.serverSideEmit('tsd:unknown', { key: 'k' }))
+expectError(app.io.serverSideEmit('tsd:cache-clear', { key: 1 }))
+app.io.on('tsd:cache-clear', (payload) => { expectType<{ key: string }>(payload) })
+// The scale-out API is typed.
+expectType<'ok' | 'degraded'>(app.realtimeHealth().status)
+app.dashboard.presence().then(({ users, scope }) => {
+  expectType<'cluster' | 'node'>(scope)
+  expectType<'admin' | 'user'>(users[0]!.user.tsdRole)
+})
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, adapterReady: true }))
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, presenceTimeoutMs: '1000' }))

@@ -6,6 +6,8 @@
 //   plugin             this library: corsPolicy + realtime (dashboard namespace /admin),
 //                      default options (so connection-state recovery on, 120 s)
 //   plugin-norecovery  the same with `recoveryWindowMs: 0` (recovery off)
+//   plugin-redis       `plugin` as one node of several: @socket.io/redis-streams-adapter on the
+//                      Redis at REDIS_URL, with `adapterReady` (the scale suite)
 //   ws                 a raw `ws` WebSocketServer on the same Fastify server (path /ws)
 // Commands (IPC): count, mem, burst, paced, cpuStart, cpuStop, cpuStopDetail.
 import Fastify from 'fastify'
@@ -43,13 +45,15 @@ switch (variant) {
     break
   }
   case 'plugin':
-  case 'plugin-norecovery': {
+  case 'plugin-norecovery':
+  case 'plugin-redis': {
     if (!mod) throw new Error(reason)
     await app.register(mod.corsPolicy, { origins: defaultOrigins(), credentials: true, maxAge: 600 })
     await app.register(mod.realtime, {
       authenticate: async () => ({ id: 'u1' }),
       isAdmin: () => true,
-      ...(variant === 'plugin-norecovery' ? { recoveryWindowMs: 0 } : {})
+      ...(variant === 'plugin-norecovery' ? { recoveryWindowMs: 0 } : {}),
+      ...(variant === 'plugin-redis' ? await redisCluster(app) : {})
     })
     await app.ready()
     broadcast = (event, payload) => app.dashboard.broadcast(event, payload)
@@ -72,6 +76,17 @@ switch (variant) {
 }
 
 await app.listen({ host: '127.0.0.1', port: 0 })
+
+/** The realtime options of one node on the Redis at REDIS_URL; the client is closed with the app. */
+async function redisCluster (fastify) {
+  const { createClient } = await import('redis')
+  const { createAdapter } = await import('@socket.io/redis-streams-adapter')
+  const redis = createClient({ url: process.env.REDIS_URL })
+  redis.on('error', () => {})
+  await redis.connect()
+  fastify.addHook('onClose', async () => { await redis.close() })
+  return { adapter: createAdapter(redis), adapterReady: () => redis.isReady }
+}
 
 // a small dashboard-like event; `bt` is the send time (ms, shared clock) for latency
 const event = (seq) => ({ bt: nowMs(), seq, metric: 'requests', value: 1234.5, unit: 'req/s' })

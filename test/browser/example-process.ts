@@ -23,10 +23,14 @@ export interface ExampleProcess {
   logs: string[]
   /** SIGTERM, as a process manager would send; resolves to the exit code. */
   stop: () => Promise<number | null>
+  /** SIGKILL, as a crash or the OOM killer would; resolves when the process is gone. */
+  kill: () => Promise<void>
+  /** Whether the process is still running. */
+  alive: () => boolean
 }
 
-/** A port the OS just handed out for port 0, released again for the app to bind. */
-async function releasedPort (): Promise<number> {
+/** A port the OS just handed out for port 0, released again for a child process to bind. */
+export async function releasedPort (): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1')
   await once(server, 'listening')
   const { port } = server.address() as AddressInfo
@@ -49,21 +53,26 @@ export type ExampleEnv = Record<string, string> | ((port: number) => Record<stri
  * process binds it in between, the child exits with EADDRINUSE and the start is retried on a new one.
  * An explicit `PORT` in `env` is used as given, once.
  */
-export async function startExample (env: ExampleEnv = {}): Promise<ExampleProcess> {
-  if (typeof env !== 'function' && env.PORT !== undefined) return await spawnExample(env)
+export async function startExample (env: ExampleEnv = {}, app = 'dist/example/app.js'): Promise<ExampleProcess> {
+  return await startNodeApp([fastifyCli, 'start', '-l', 'info', app], env)
+}
+
+/** `startExample` for any compiled app that logs fastify's "Server listening at" (`args` are node's, from the repository root). */
+export async function startNodeApp (args: string[], env: ExampleEnv = {}): Promise<ExampleProcess> {
+  if (typeof env !== 'function' && env.PORT !== undefined) return await spawnApp(args, env)
   for (let attempt = 1; ; attempt++) {
     const port = await releasedPort()
     const vars = typeof env === 'function' ? env(port) : env
     try {
-      return await spawnExample({ ...vars, PORT: String(port) })
+      return await spawnApp(args, { ...vars, PORT: String(port) })
     } catch (error) {
       if (attempt === PORT_ATTEMPTS || !/EADDRINUSE/.test(String(error))) throw error
     }
   }
 }
 
-async function spawnExample (env: Record<string, string>): Promise<ExampleProcess> {
-  const child = spawn(process.execPath, [fastifyCli, 'start', '-l', 'info', 'dist/example/app.js'], {
+async function spawnApp (args: string[], env: Record<string, string>): Promise<ExampleProcess> {
+  const child = spawn(process.execPath, args, {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -95,7 +104,7 @@ async function spawnExample (env: Record<string, string>): Promise<ExampleProces
     port,
     logs,
     stop: async () => {
-      if (child.exitCode !== null) return child.exitCode
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
       child.kill('SIGTERM')
       try {
         await within(exited, 'the example to exit after SIGTERM', STOP_MS)
@@ -104,6 +113,12 @@ async function spawnExample (env: Record<string, string>): Promise<ExampleProces
         throw error
       }
       return child.exitCode
-    }
+    },
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      child.kill('SIGKILL')
+      await within(exited, 'the process to exit after SIGKILL', STOP_MS)
+    },
+    alive: () => child.exitCode === null && child.signalCode === null
   }
 }
