@@ -67,6 +67,35 @@ const REPORTED_REASONS: ReadonlySet<RefusalReason> = new Set(['not-listed', 'sch
 /** Refusals logged once per interval whatever the origin: one cause, and a flood must not pick the lines. */
 const LOGGED_BY_REASON: ReadonlySet<RefusalReason> = new Set(['lookup-failed', 'lookup-limited'])
 
+type PreflightKind = 'granted' | 'grantedPrivateNetwork' | 'denied'
+
+/** What a request from one served origin is answered with: every object in it built once, frozen. */
+class OriginGrants {
+  readonly request: CorsVerdict
+  /** The echoed origin; undefined for `*`, whose answers name no origin. */
+  readonly origin: string | undefined
+  /** Preflight verdicts, each made on the first preflight of its kind. */
+  preflights?: { -readonly [kind in PreflightKind]?: CorsVerdict }
+
+  constructor (decision: OriginDecision, headers: HeaderMap, origin?: string) {
+    // A refused origin is served only under report-only (see `OriginPolicy.reports`).
+    this.request = Object.freeze(decision.allowed ? { decision, headers } : { decision, headers, reported: true as const })
+    this.origin = origin
+  }
+}
+
+/** The four 403 answers a policy can give: constant, so built once. */
+interface RefusalAnswers {
+  readonly request: CorsAnswer
+  readonly requestWithoutOrigin: CorsAnswer
+  readonly preflight: CorsAnswer
+  readonly preflightWithoutOrigin: CorsAnswer
+}
+
+function refusalAnswer (headers: HeaderMap, body: string): CorsAnswer {
+  return Object.freeze({ statusCode: 403, headers, body })
+}
+
 /**
  * The whole CORS configuration compiled once: the origin decision plus every header it implies.
  * Both plugins ask it for a verdict and only translate the verdict into their response API.
@@ -90,9 +119,19 @@ export class OriginPolicy {
   readonly #preflightGranted: HeaderMap
   readonly #preflightGrantedPrivateNetwork: HeaderMap
   readonly #preflightDenied: HeaderMap
-  readonly #refusalHeaders: HeaderMap
-  readonly #preflightRefusalHeaders: HeaderMap
+  readonly #refusals: RefusalAnswers
   readonly #headerChecks = new BoundedMap<string, boolean>(HEADER_CHECK_CACHE_LIMIT)
+  /** The verdict for a request without Origin; the same object every time. */
+  readonly #absent: CorsVerdict
+  /** With `*`: one record serves every origin. */
+  readonly #anyGrants: OriginGrants | undefined
+  /**
+   * Ready-to-send answers per served origin, so that an allowed request allocates nothing: one record
+   * per exact entry, made at start-up, and for every other origin a cache as bounded as the decision
+   * cache (`decisionCacheSize`).
+   */
+  readonly #exactGrants = new Map<string, OriginGrants>()
+  readonly #servedGrants: BoundedMap<string, OriginGrants>
 
   constructor (config: CorsConfig) {
     this.config = config
@@ -127,8 +166,21 @@ export class OriginPolicy {
     this.#preflightGranted = Object.freeze(granted)
     this.#preflightGrantedPrivateNetwork = Object.freeze({ ...granted, 'access-control-allow-private-network': 'true' })
 
-    this.#refusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, ...(dynamic ? { vary: 'Origin' } : {}) })
-    this.#preflightRefusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, vary: preflightVary })
+    const refusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, ...(dynamic ? { vary: 'Origin' } : {}) })
+    const preflightRefusalHeaders = Object.freeze({ 'content-type': JSON_HEADERS, vary: preflightVary })
+    this.#refusals = Object.freeze({
+      request: refusalAnswer(refusalHeaders, REFUSED_BODY),
+      requestWithoutOrigin: refusalAnswer(refusalHeaders, ORIGIN_REQUIRED_BODY),
+      preflight: refusalAnswer(preflightRefusalHeaders, REFUSED_BODY),
+      preflightWithoutOrigin: refusalAnswer(preflightRefusalHeaders, ORIGIN_REQUIRED_BODY)
+    })
+    const absent = this.#matcher.decide(undefined)
+    this.#absent = Object.freeze(dynamic ? { decision: absent } : { decision: absent, headers: this.#grant })
+    this.#servedGrants = new BoundedMap(config.decisionCacheSize)
+    this.#anyGrants = config.allowlist.any ? new OriginGrants(this.#matcher.decide('*'), this.#grant) : undefined
+    for (const origin of config.allowlist.exact) {
+      this.#exactGrants.set(origin, new OriginGrants(this.#matcher.decide(origin), Object.freeze({ 'access-control-allow-origin': origin, ...this.#grant }), origin))
+    }
     Object.freeze(this)
   }
 
@@ -155,16 +207,25 @@ export class OriginPolicy {
    */
   verdict (method: string | undefined, headers: IncomingHttpHeaders, decision: OriginDecision = this.#matcher.decide(headers.origin)): CorsVerdict {
     const origin = headers.origin
-    if (origin === undefined) return this.vary === undefined ? { decision, headers: this.#grant } : { decision }
-    // Report-only serves the grant a listed origin gets, so a roll-out changes no response until enforced.
-    const granted = decision.allowed || this.reports(decision)
+    if (origin === undefined) return this.#absent
     const requestMethod = headers['access-control-request-method']
-    const verdict: CorsVerdict = method === 'OPTIONS' && requestMethod !== undefined
-      ? { decision, answer: granted ? this.#preflight(origin, requestMethod, headers) : this.refuse(decision, true) }
-      : granted
-        ? { decision, headers: this.vary === undefined ? this.#grant : { 'access-control-allow-origin': origin, ...this.#grant } }
-        : { decision, refusal: this.refuse(decision, false) }
-    return granted && !decision.allowed ? { ...verdict, reported: true } : verdict
+    const preflight = method === 'OPTIONS' && requestMethod !== undefined
+    // Report-only serves the grant a listed origin gets, so a roll-out changes no response until enforced.
+    if (decision.allowed || this.reports(decision)) {
+      const grants = this.#grants(origin, decision)
+      return preflight ? this.#preflight(grants, requestMethod, headers) : grants.request
+    }
+    return preflight ? { decision, answer: this.refuse(decision, true) } : { decision, refusal: this.refuse(decision, false) }
+  }
+
+  /** The ready-made answers for an origin that is served (listed, or reported only). */
+  #grants (origin: string, decision: OriginDecision): OriginGrants {
+    const known = this.#anyGrants ?? this.#exactGrants.get(origin) ?? this.#servedGrants.get(origin)
+    // An `origins` function may answer otherwise once its memo expires: a record serves its own answer only.
+    if (known !== undefined && known.request.decision.allowed === decision.allowed) return known
+    const grants = new OriginGrants(decision, Object.freeze({ 'access-control-allow-origin': origin, ...this.#grant }), origin)
+    this.#servedGrants.set(origin, grants)
+    return grants
   }
 
   /** Whether a refusal is served anyway, only reported: `refusal: 'report-only'` and a well-formed origin. */
@@ -195,21 +256,29 @@ export class OriginPolicy {
    * The body is a constant (see REFUSED_BODY): the Origin is never echoed.
    */
   refuse (decision: OriginRefused, preflight: boolean): CorsAnswer {
-    const body = decision.reason === 'absent' ? ORIGIN_REQUIRED_BODY : REFUSED_BODY
-    return { statusCode: 403, headers: preflight ? this.#preflightRefusalHeaders : this.#refusalHeaders, body }
+    const refusals = this.#refusals
+    if (decision.reason === 'absent') return preflight ? refusals.preflightWithoutOrigin : refusals.requestWithoutOrigin
+    return preflight ? refusals.preflight : refusals.request
   }
 
-  #preflight (origin: string, requestMethod: string, headers: IncomingHttpHeaders): CorsAnswer {
+  /** A preflight from a served origin: its verdict is made on the first one of its kind and kept with the origin. */
+  #preflight (grants: OriginGrants, requestMethod: string, headers: IncomingHttpHeaders): CorsVerdict {
     const granted = this.#methodAllowed(requestMethod) && this.#headersAllowed(headers['access-control-request-headers'])
     // The PNA grant goes only on a successful preflight that asked for it; opt-in, since the spec
     // (https://wicg.github.io/private-network-access/) is paused in favour of Local Network Access.
-    const base = !granted
-      ? this.#preflightDenied
-      : this.config.privateNetwork && headers['access-control-request-private-network'] === 'true'
-        ? this.#preflightGrantedPrivateNetwork
-        : this.#preflightGranted
-    const answerHeaders = this.vary === undefined ? base : { 'access-control-allow-origin': origin, ...base }
-    return { statusCode: 204, headers: answerHeaders, body: '' }
+    const kind = !granted
+      ? 'denied'
+      : this.config.privateNetwork && headers['access-control-request-private-network'] === 'true' ? 'grantedPrivateNetwork' : 'granted'
+    const preflights = (grants.preflights ??= {})
+    if (preflights[kind] !== undefined) return preflights[kind]
+    const { decision, reported } = grants.request
+    const answer = this.#preflightAnswer(grants.origin, kind)
+    return (preflights[kind] = Object.freeze(reported === true ? { decision, answer, reported } : { decision, answer }))
+  }
+
+  #preflightAnswer (origin: string | undefined, kind: PreflightKind): CorsAnswer {
+    const base = kind === 'denied' ? this.#preflightDenied : kind === 'granted' ? this.#preflightGranted : this.#preflightGrantedPrivateNetwork
+    return Object.freeze({ statusCode: 204, headers: origin === undefined ? base : Object.freeze({ 'access-control-allow-origin': origin, ...base }), body: '' })
   }
 
   #methodAllowed (method: string): boolean {
