@@ -1,20 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyCookieOptions } from '@fastify/cookie'
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io'
+import type { AlertInput } from '../lib/alert-log.js'
+import type { Alert, ClientEventMap, DashboardEventMap, DashboardEvents } from '../lib/protocol.js'
 
-/**
- * Dashboard event names and their payload types. Empty here: the host app declares its events by
- * declaration merging, and only those compile:
- * ```ts
- * declare module 'fastify-cors-io' {
- *   interface DashboardEvents { metrics: { rss: number } }
- * }
- * ```
- */
-export interface DashboardEvents {}
-
-/** Events clients may send to the server; empty unless the host app declares some the same way. */
-export interface ClientEvents {}
+export type { AlertInput } from '../lib/alert-log.js'
+export type { Alert, AlertAck, AlertLevel, ClientEvents, ClientEventMap, DashboardEventMap, DashboardEvents } from '../lib/protocol.js'
 
 /** What `authenticate` returns and every socket carries as `socket.data.user`; augmentable. */
 export interface SocketUser {
@@ -24,10 +15,6 @@ export interface SocketUser {
 export interface SocketData {
   user: SocketUser
 }
-
-/** The Socket.IO event map derived from `DashboardEvents`: each event takes one typed payload. */
-export type DashboardEventMap = { [E in keyof DashboardEvents]: (payload: DashboardEvents[E]) => void }
-export type ClientEventMap = { [E in keyof ClientEvents]: (payload: ClientEvents[E]) => void }
 
 export type RealtimeServer = Server<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
 export type RealtimeNamespace = Namespace<ClientEventMap, DashboardEventMap, Record<string, never>, SocketData>
@@ -60,6 +47,19 @@ export interface Dashboard {
   toUser: (id: string) => DashboardTarget
   /** Sends to every dashboard client in a room. */
   toRoom: (name: string) => DashboardTarget
+  /**
+   * Sets a topic's current value. Every dashboard gets the latest value of each topic at most
+   * `topicRateHz` (or its `topicRates` entry) times a second, never a backlog of older ones, and a
+   * dashboard that connects gets the current value of every topic at once. A topic is an event of
+   * `DashboardEvents`; clients receive it as that event.
+   */
+  publish: <E extends keyof DashboardEvents>(topic: E, value: DashboardEvents[E]) => void
+  /**
+   * Pushes an alert to every dashboard and keeps it in a backlog of the latest `alertBacklog`, which a
+   * dashboard that connects receives (`dashboard:alerts`). An admin acknowledges one by sending
+   * `dashboard:ack` `{ id }`; every dashboard then gets `dashboard:acked` `{ id, by, at }`.
+   */
+  alert: (alert: AlertInput) => Alert
 }
 
 /** Socket.IO options this plugin owns: `cors` and `allowRequest` derive from the origin policy. */
@@ -109,6 +109,14 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
    * before the remaining ones are cut, in ms (0 to 60000). Default 1000.
    */
   shutdownGraceMs?: number
+  /** How many times a second at most each dashboard gets a topic of `publish()` (0.01 to 1000). Default 10. */
+  topicRateHz?: number
+  /** Per-topic rates overriding `topicRateHz`, e.g. `{ metrics: 1 }`. Default `{}`. */
+  topicRates?: { [T in keyof DashboardEvents]?: number }
+  /** How many distinct topics `publish()` keeps (1 to 10000); one more throws. Default 100. */
+  maxTopics?: number
+  /** How many of the latest alerts a dashboard that connects receives (0 to 1000). Default 50. */
+  alertBacklog?: number
   /** Options for @fastify/cookie when the host has not registered it (e.g. `{ secret }`). */
   cookiePlugin?: FastifyCookieOptions
 }

@@ -25,7 +25,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   const { resolved, enginePrefix } = validate(fastify, options)
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
-    shutdownGraceMs, maxNamespacesPerConnection, prefix, logLevel, logSerializers, ...serverOptions
+    shutdownGraceMs, maxNamespacesPerConnection, topicRateHz, topicRates, maxTopics, alertBacklog, prefix, logLevel, logSerializers, ...serverOptions
   } = resolved as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
@@ -67,7 +67,9 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   dashboard.on('connection', (socket) => { socket.join(`user:${socket.data.user.id}`) })
 
   fastify.decorate('io', io)
-  fastify.decorate('dashboard', createDashboard(dashboard))
+  const rates = new Map(Object.entries(topicRates as Record<string, number>))
+  const topics = createDashboard(dashboard, { topicIntervalMs: (topic) => 1000 / (rates.get(topic) ?? topicRateHz), maxTopics, alertBacklog })
+  fastify.decorate('dashboard', topics.dashboard)
   const sessions = new OpenSet<EngineSession>()
   /** Transports of closed sessions whose close still waits for a poll (see `pendingClose`). */
   const closingTransports = new OpenSet<EngineTransport>()
@@ -85,6 +87,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     // and put each polling session without a pending poll on engine.io's 30 s close timer; a peer that ignores the close frame would
     // hold the HTTP server open for ws's 30 s close timeout.
     gate.close() // first: no new session or upgrade from here on
+    topics.close()
     const deadline = Date.now() + shutdownGraceMs
     for (const namespace of io._nsps.values()) namespace.disconnectSockets()
     await sessions.drained(deadline)
