@@ -20,6 +20,9 @@ import './dashboard-events.js'
 // compiled, so they are served from the source folder.
 const publicDir = fileURLToPath(new URL('../../example/public/', import.meta.url))
 const socketIoClientDir = dirname(createRequire(import.meta.url).resolve('socket.io/package.json')) + '/client-dist'
+// The page imports `fastify-cors-io/client` as served ES modules: the compiled client and the protocol
+// table next to it (its relative import), and socket.io-client's ESM build under the import map's name.
+const distDir = fileURLToPath(new URL('../', import.meta.url))
 
 const METRICS_INTERVAL_MS = 1000
 
@@ -55,20 +58,24 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
     // Counts refusals of both plugins: API requests and Socket.IO requests and upgrades.
     refusedOrigins: () => fastify.originPolicy.refusals.total
   })
-  const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
+  const jobs = new DemoJobs((progress) => {
+    fastify.dashboard.broadcast('job:progress', progress)
+    if (progress.state === 'done') fastify.dashboard.alert({ level: 'info', message: `Demo job of ${progress.startedBy} done`, details: { jobId: progress.id } })
+  }, { steps: 20, stepMs: 150 })
 
   fastify.dashboard.namespace.on('connection', (socket) => {
     const user = socket.data.user
     presence.add(user, socket.id)
-    fastify.dashboard.broadcast('admins', presence.list())
+    fastify.dashboard.publish('admins', presence.list())
     socket.on('disconnect', () => {
       presence.remove(user.id, socket.id)
-      fastify.dashboard.broadcast('admins', presence.list())
+      fastify.dashboard.publish('admins', presence.list())
     })
   })
 
+  // A retained topic: a dashboard that opens shows the last sample at once, not after the next tick.
   const metricsTimer = setInterval(() => {
-    fastify.dashboard.broadcast('metrics', metrics.snapshot())
+    fastify.dashboard.publish('metrics', metrics.snapshot())
     metrics.startWindow()
   }, METRICS_INTERVAL_MS)
 
@@ -84,6 +91,9 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
   fastify.get('/admin', async (_request, reply) => reply.sendFile('admin.html'))
   fastify.get('/login', async (_request, reply) => reply.sendFile('login.html'))
   fastify.get('/vendor/socket.io.min.js', async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
+  fastify.get('/vendor/socket.io.esm.min.js', async (_request, reply) => reply.sendFile('socket.io.esm.min.js', socketIoClientDir))
+  fastify.get('/vendor/fastify-cors-io/client/index.js', async (_request, reply) => reply.sendFile('client/index.js', distDir))
+  fastify.get('/vendor/fastify-cors-io/lib/protocol.js', async (_request, reply) => reply.sendFile('lib/protocol.js', distDir))
 
   await fastify.register(authRoutes, { sessions })
   await fastify.register(apiRoutes, { sessions, jobs, metrics })
