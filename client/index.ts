@@ -175,6 +175,14 @@ export function connectDashboard (url: string, options: ConnectOptions = {}): Da
     timer = setTimeout(connectNow, delayMs)
   }
   const isOffline = (): boolean => globalThis.navigator?.onLine === false
+  /** A refused origin and a network failure look the same to socket.io-client: the probe tells them apart. */
+  const transportFailed = (cause: string): void => {
+    probe(target).then((verdict) => {
+      if (closed || socket.connected) return
+      if (verdict === 'refused') set({ state: 'refused' })
+      else retryLater(verdict === 'unreachable' ? 'the server cannot be reached' : cause)
+    })
+  }
 
   socket.on('connect', () => {
     attempt = 0
@@ -198,12 +206,8 @@ export function connectDashboard (url: string, options: ConnectOptions = {}): Da
       set({ state: 'offline' })
     } else {
       // A transport failure ('xhr poll error', 'websocket error', 'timeout', the last transport's error
-      // with tryAllTransports): a refused origin and a network failure look the same here, so ask the probe.
-      probe(target).then((verdict) => {
-        if (closed || socket.connected) return
-        if (verdict === 'refused') set({ state: 'refused' })
-        else retryLater(verdict === 'unreachable' ? 'the server cannot be reached' : message)
-      })
+      // with tryAllTransports).
+      transportFailed(message)
     }
   })
   socket.on('disconnect', (reason) => {
@@ -214,8 +218,12 @@ export function connectDashboard (url: string, options: ConnectOptions = {}): Da
       set({ state: 'disconnected', reason })
     } else if (isOffline()) {
       set({ state: 'offline' })
-    } else {
+    } else if (reason === 'io server disconnect') {
       retryLater(reason)
+    } else {
+      // Also before a namespace CONNECT was answered: a same-origin page's polling GET carries no Origin
+      // and opens a session, and only its POST (which does) is refused, as a transport error.
+      transportFailed(reason)
     }
   })
 

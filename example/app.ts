@@ -86,14 +86,19 @@ async function exampleApp (fastify: FastifyInstance, _options: FastifyPluginOpti
     sessions.close()
   })
 
-  await fastify.register(fastifyStatic, { root: publicDir, prefix: '/static/' })
+  // The page's scripts are ES modules, fetched in CORS mode with an Origin even from the page's own
+  // origin (HTML standard, "fetch a single module script"): served without CORS headers to a refused
+  // origin instead of a 403, so a page opened under a refused name (an IP address) still runs and says so.
+  await fastify.register(fastifyStatic, { root: publicDir, serve: false })
+  const asset = { config: { corsRefusal: 'omit-headers' as const } }
+  fastify.get('/static/*', asset, async (request, reply) => reply.sendFile((request.params as { '*': string })['*']))
   fastify.get('/', async (_request, reply) => reply.redirect('/admin'))
   fastify.get('/admin', async (_request, reply) => reply.sendFile('admin.html'))
   fastify.get('/login', async (_request, reply) => reply.sendFile('login.html'))
-  fastify.get('/vendor/socket.io.min.js', async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
-  fastify.get('/vendor/socket.io.esm.min.js', async (_request, reply) => reply.sendFile('socket.io.esm.min.js', socketIoClientDir))
-  fastify.get('/vendor/fastify-cors-io/client/index.js', async (_request, reply) => reply.sendFile('client/index.js', distDir))
-  fastify.get('/vendor/fastify-cors-io/lib/protocol.js', async (_request, reply) => reply.sendFile('lib/protocol.js', distDir))
+  fastify.get('/vendor/socket.io.min.js', asset, async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
+  fastify.get('/vendor/socket.io.esm.min.js', asset, async (_request, reply) => reply.sendFile('socket.io.esm.min.js', socketIoClientDir))
+  fastify.get('/vendor/fastify-cors-io/client/index.js', asset, async (_request, reply) => reply.sendFile('client/index.js', distDir))
+  fastify.get('/vendor/fastify-cors-io/lib/protocol.js', asset, async (_request, reply) => reply.sendFile('lib/protocol.js', distDir))
 
   await fastify.register(authRoutes, { sessions })
   await fastify.register(apiRoutes, { sessions, jobs, metrics })

@@ -100,7 +100,7 @@ t.test('fastify-cors-io/client in Chromium: every status and the diagnose report
     const { page, context } = await newPage(t, allowed)
     const dashboard = await clientPage(page, first.origin, { auth: { token: 'admin-token' } }, { minDelayMs: 100, maxDelayMs: 400 })
     await dashboard.until((status) => status.state === 'connected', 'connected')
-    await within(first.app.close(), 'the first app to close')
+    await within(first.app.close(), 'the first app to close', 15_000)
     const reconnecting = await dashboard.until((status) => status.state === 'reconnecting' && status.attempt >= 2, 'a second reconnect attempt')
     t.match(reconnecting, { state: 'reconnecting', cause: String })
     const report = await dashboard.diagnose()
