@@ -1,5 +1,5 @@
 // Benchmark orchestrator: runs every suite, prints ONE table.
-//   node bench/run.js [--quick] [--only=http,micro,flood,handshake,fanout,memory] [--json=FILE] [--markdown]
+//   node bench/run.js [--quick] [--only=http,micro,flood,handshake,fanout,memory,topics] [--json=FILE] [--markdown]
 // Each figure is a ratio against a baseline measured in the same run, with the
 // same client; servers run pinned to core 0, load generators to core 1.
 import os from 'node:os'
@@ -15,6 +15,7 @@ import { floodSuite } from './suites/flood.js'
 import { handshakeSuite } from './suites/handshake.js'
 import { fanoutSuite } from './suites/fanout.js'
 import { memorySuite } from './suites/memory.js'
+import { topicsSuite } from './suites/topics.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -28,7 +29,8 @@ const suites = [
   ['http', httpSuite],
   ['handshake', handshakeSuite],
   ['fanout', fanoutSuite],
-  ['memory', memorySuite]
+  ['memory', memorySuite],
+  ['topics', topicsSuite]
 ]
 const only = onlyArg ? new Set(onlyArg.slice(7).split(',')) : null
 for (const name of only || []) {
