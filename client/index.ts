@@ -135,6 +135,9 @@ function newSocket (target: Target, extra: Partial<ManagerOptions & SocketOption
   return io(`${target.base}${target.namespace}`, {
     // socket.io-client 4.8: when the first transport cannot open, try the next one (WebSocket when polling is blocked).
     tryAllTransports: true,
+    // Not socket.io-client's default, which ends with WebTransport: the server here does not serve it
+    // (it needs an HTTP/3 server), and Firefox, which has WebTransport, would wait for the connect timeout.
+    transports: ['polling', 'websocket'],
     ...target.socket,
     withCredentials: target.withCredentials,
     reconnection: false,

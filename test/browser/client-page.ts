@@ -1,4 +1,3 @@
-import type { Page } from 'playwright-core'
 import type { Dashboard, DashboardStatus, DiagnoseReport, DiagnoseStep, RetryOptions } from '../../client/index.js'
 import { within } from '../helpers/realtime.js'
 
@@ -26,10 +25,18 @@ export interface ClientPage {
 }
 
 /**
+ * What the driver needs of a page: `evaluate` of a function with one argument, or of an expression,
+ * which Playwright's and Puppeteer's pages both have.
+ */
+export interface EvaluatingPage {
+  evaluate: <R, A>(fn: ((arg: A) => R | Promise<R>) | string, arg?: A) => Promise<R>
+}
+
+/**
  * Imports fastify-cors-io/client into the page (a page of test/browser/page-server.ts, whose import map
  * serves it as the host would) and connects to `serverOrigin` with these socket options.
  */
-export async function clientPage (page: Page, serverOrigin: string, socket: Record<string, unknown>, retry: RetryOptions = {}): Promise<ClientPage> {
+export async function clientPage (page: EvaluatingPage, serverOrigin: string, socket: Record<string, unknown>, retry: RetryOptions = {}): Promise<ClientPage> {
   await page.evaluate(async ({ serverOrigin, socket, retry, watched }) => {
     const { connectDashboard } = await import('/client/index.js' as string) as typeof import('../../client/index.js')
     window.statesUnderTest = []
@@ -41,8 +48,10 @@ export async function clientPage (page: Page, serverOrigin: string, socket: Reco
   }, { serverOrigin, socket, retry, watched: WATCHED })
   return {
     until: async (predicate, what) => {
+      // Polled from Node (every 10 ms, bounded), so it works the same on every browser driver.
+      const check = `(${predicate.toString()})(window.dashboardUnderTest.status.current)`
       try {
-        await within(page.waitForFunction(`(${predicate.toString()})(window.dashboardUnderTest.status.current)`, undefined, { timeout: 0 }), `the status ${what}`, 15_000)
+        await poll(async () => await page.evaluate<boolean, undefined>(check), 15_000, `the status ${what}`)
       } catch (error) {
         const states = await page.evaluate(() => window.statesUnderTest).catch(() => [])
         throw new Error(`${(error as Error).message}; statuses so far: ${JSON.stringify(states)}`)
@@ -52,7 +61,7 @@ export async function clientPage (page: Page, serverOrigin: string, socket: Reco
     states: async () => await page.evaluate(() => window.statesUnderTest),
     diagnose: async () => await within(page.evaluate(async () => await window.dashboardUnderTest.diagnose()), 'the diagnose report', 30_000),
     firstEvents: async (events) => {
-      await within(page.waitForFunction((events) => events.every((event) => event in window.eventsUnderTest), events, { timeout: 0 }), `the events ${events.join(', ')}`, 10_000)
+      await poll(async () => await page.evaluate((events) => events.every((event) => event in window.eventsUnderTest), events), 10_000, `the events ${events.join(', ')}`)
       return await page.evaluate(() => window.eventsUnderTest)
     },
     ack: async (id) => await within(page.evaluate(async (id) => await new Promise<unknown>((resolve) => {
@@ -60,6 +69,15 @@ export async function clientPage (page: Page, serverOrigin: string, socket: Reco
       socket.once('dashboard:acked', resolve)
       socket.emit('dashboard:ack', { id })
     }), id), 'the acknowledgement broadcast')
+  }
+}
+
+/** Resolves once `check()` resolves true, asking every 20 ms; throws after `timeoutMs`, naming `what`. */
+async function poll (check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }
 
