@@ -1,5 +1,5 @@
 // Benchmark orchestrator: runs every suite, prints ONE table.
-//   node bench/run.js [--quick] [--only=http,micro,dynamic,flood,handshake,fanout,memory,scale,startup,instructions] [--json=FILE] [--markdown]
+//   node bench/run.js [--quick] [--only=http,micro,dynamic,flood,handshake,fanout,memory,scale,topics,startup,instructions] [--json=FILE] [--markdown]
 // Each figure is a ratio against a baseline measured in the same run, with the
 // same client; servers run pinned to core 0, load generators to core 1.
 import os from 'node:os'
@@ -19,6 +19,7 @@ import { dynamicSuite } from './suites/dynamic.js'
 import { startupSuite } from './suites/startup.js'
 import { instructionsSuite } from './suites/instructions.js'
 import { scaleSuite } from './suites/scale.js'
+import { topicsSuite } from './suites/topics.js'
 
 const args = process.argv.slice(2)
 const quick = args.includes('--quick')
@@ -35,6 +36,7 @@ const suites = [
   ['fanout', fanoutSuite],
   ['memory', memorySuite],
   ['scale', scaleSuite],
+  ['topics', topicsSuite],
   ['startup', startupSuite],
   ['instructions', instructionsSuite]
 ]

@@ -21,6 +21,9 @@ import './dashboard-events.js'
 // compiled, so they are served from the source folder.
 const publicDir = fileURLToPath(new URL('../../example/public/', import.meta.url))
 const socketIoClientDir = dirname(createRequire(import.meta.url).resolve('socket.io/package.json')) + '/client-dist'
+// The page imports `fastify-cors-io/client` as served ES modules: the compiled client and the protocol
+// table next to it (its relative import), and socket.io-client's ESM build under the import map's name.
+const distDir = fileURLToPath(new URL('../', import.meta.url))
 
 const METRICS_INTERVAL_MS = 1000
 
@@ -63,20 +66,24 @@ async function exampleApp (fastify: FastifyInstance, options: FastifyPluginOptio
     refusedOrigins: () => refusedTotal(fastify.originPolicy.stats()),
     origins: () => originsPanel(fastify.originPolicy.stats())
   })
-  const jobs = new DemoJobs((progress) => fastify.dashboard.broadcast('job:progress', progress), { steps: 20, stepMs: 150 })
+  const jobs = new DemoJobs((progress) => {
+    fastify.dashboard.broadcast('job:progress', progress)
+    if (progress.state === 'done') fastify.dashboard.alert({ level: 'info', message: `Demo job of ${progress.startedBy} done`, details: { jobId: progress.id } })
+  }, { steps: 20, stepMs: 150 })
 
   fastify.dashboard.namespace.on('connection', (socket) => {
     const user = socket.data.user
     presence.add(user, socket.id)
-    fastify.dashboard.broadcast('admins', presence.list())
+    fastify.dashboard.publish('admins', presence.list())
     socket.on('disconnect', () => {
       presence.remove(user.id, socket.id)
-      fastify.dashboard.broadcast('admins', presence.list())
+      fastify.dashboard.publish('admins', presence.list())
     })
   })
 
+  // A retained topic: a dashboard that opens shows the last sample at once, not after the next tick.
   const metricsTimer = setInterval(() => {
-    fastify.dashboard.broadcast('metrics', metrics.snapshot())
+    fastify.dashboard.publish('metrics', metrics.snapshot())
     metrics.startWindow()
   }, METRICS_INTERVAL_MS)
 
@@ -87,11 +94,19 @@ async function exampleApp (fastify: FastifyInstance, options: FastifyPluginOptio
     sessions.close()
   })
 
+  // The page's scripts are ES modules, fetched in CORS mode with an Origin even from the page's own
+  // origin (HTML standard, "fetch a single module script"): served without CORS headers to a refused
+  // origin instead of a 403, so a page opened under a refused name (an IP address) still runs and says so.
   await fastify.register(fastifyStatic, { root: publicDir, prefix: '/static/' })
+  const asset = { config: { corsRefusal: 'omit-headers' as const } }
+  fastify.get('/static/admin.js', asset, async (_request, reply) => reply.sendFile('admin.js'))
   fastify.get('/', async (_request, reply) => reply.redirect('/admin'))
   fastify.get('/admin', async (_request, reply) => reply.sendFile('admin.html'))
   fastify.get('/login', async (_request, reply) => reply.sendFile('login.html'))
-  fastify.get('/vendor/socket.io.min.js', async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
+  fastify.get('/vendor/socket.io.min.js', asset, async (_request, reply) => reply.sendFile('socket.io.min.js', socketIoClientDir))
+  fastify.get('/vendor/socket.io.esm.min.js', asset, async (_request, reply) => reply.sendFile('socket.io.esm.min.js', socketIoClientDir))
+  fastify.get('/vendor/fastify-cors-io/client/index.js', asset, async (_request, reply) => reply.sendFile('client/index.js', distDir))
+  fastify.get('/vendor/fastify-cors-io/lib/protocol.js', asset, async (_request, reply) => reply.sendFile('lib/protocol.js', distDir))
 
   await fastify.register(authRoutes, { sessions })
   await fastify.register(apiRoutes, { sessions, jobs, metrics })

@@ -23,6 +23,10 @@ export const defaultOptions = Object.freeze({
   maxNamespacesPerConnection: 5,
   presenceTimeoutMs: 1000,
   cleanupEmptyChildNamespaces: true,
+  topicRateHz: 10,
+  topicRates: Object.freeze({}) as Readonly<Record<string, number>>,
+  maxTopics: 100,
+  alertBacklog: 50,
   cookiePlugin: Object.freeze({}) as FastifyCookieOptions
 })
 
@@ -92,6 +96,13 @@ export function validate (fastify: FastifyInstance, options: RealtimeOptions): {
   expectInteger('recoveryWindowMs', resolved.recoveryWindowMs, 0, DAY_MS, 'e.g. 120000 (2 minutes); 0 turns recovery off')
   expectInteger('shutdownGraceMs', resolved.shutdownGraceMs, 0, 60_000, 'e.g. 1000')
   expectInteger('presenceTimeoutMs', resolved.presenceTimeoutMs, 1, 60_000, 'e.g. 1000')
+  expectRate('topicRateHz', resolved.topicRateHz)
+  if (typeof resolved.topicRates !== 'object' || resolved.topicRates === null || Array.isArray(resolved.topicRates)) {
+    throw new CorsConfigError('topicRates', `${describe(resolved.topicRates)} is not an object of topics to rates`, 'pass e.g. `{ metrics: 1 }` (times a second)')
+  }
+  for (const [topic, rate] of Object.entries(resolved.topicRates)) expectRate(`topicRates.${topic}`, rate)
+  expectInteger('maxTopics', resolved.maxTopics, 1, 10_000, 'e.g. 100')
+  expectInteger('alertBacklog', resolved.alertBacklog, 0, 1000, 'e.g. 50; 0 keeps no backlog')
   expectInteger('maxNamespacesPerConnection', resolved.maxNamespacesPerConnection, 1, 1000, 'e.g. 5, one more than the namespaces one client joins')
   for (const name of SERVER_DURATIONS) {
     const value = (resolved as unknown as Record<string, unknown>)[name]
@@ -131,6 +142,13 @@ function expectFunction (setting: string, value: unknown, problem: string, fix: 
 function expectInteger (setting: string, value: unknown, min: number, max: number, fix: string): void {
   if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
     throw new CorsConfigError(setting, `${describe(value)} is not a whole number from ${min} to ${max}`, `use ${fix}`)
+  }
+}
+
+/** A topic rate in sends per second; 1000 is one per millisecond, the finest a timer gives. */
+function expectRate (setting: string, value: unknown): void {
+  if (typeof value !== 'number' || !(value >= 0.01 && value <= 1000)) {
+    throw new CorsConfigError(setting, `${describe(value)} is not a rate from 0.01 to 1000 per second`, 'use e.g. 10 (ten times a second) or 0.2 (every 5 seconds)')
   }
 }
 

@@ -1,20 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import type { FastifyCookieOptions } from '@fastify/cookie'
 import type { Namespace, Server, ServerOptions, Socket } from 'socket.io'
+import type { AlertInput } from '../lib/alert-log.js'
+import type { Alert, ClientEventMap, DashboardEventMap, DashboardEvents } from '../lib/protocol.js'
 
-/**
- * Dashboard event names and their payload types. Empty here: the host app declares its events by
- * declaration merging, and only those compile:
- * ```ts
- * declare module 'fastify-cors-io' {
- *   interface DashboardEvents { metrics: { rss: number } }
- * }
- * ```
- */
-export interface DashboardEvents {}
-
-/** Events clients may send to the server; empty unless the host app declares some the same way. */
-export interface ClientEvents {}
+export type { AlertInput } from '../lib/alert-log.js'
+export type { Alert, AlertAck, AlertLevel, ClientEvents, ClientEventMap, DashboardEventMap, DashboardEvents } from '../lib/protocol.js'
 
 /**
  * Events one node sends the others with `io.serverSideEmit(event, payload)` (through the `adapter`);
@@ -31,9 +22,6 @@ export interface SocketData {
   user: SocketUser
 }
 
-/** The Socket.IO event map derived from `DashboardEvents`: each event takes one typed payload. */
-export type DashboardEventMap = { [E in keyof DashboardEvents]: (payload: DashboardEvents[E]) => void }
-export type ClientEventMap = { [E in keyof ClientEvents]: (payload: ClientEvents[E]) => void }
 export type ServerEventMap = { [E in keyof ServerEvents]: (payload: ServerEvents[E]) => void }
 
 export type RealtimeServer = Server<ClientEventMap, DashboardEventMap, ServerEventMap, SocketData>
@@ -67,6 +55,19 @@ export interface Dashboard {
   toUser: (id: string) => DashboardTarget
   /** Sends to every dashboard client in a room. */
   toRoom: (name: string) => DashboardTarget
+  /**
+   * Sets a topic's current value. Every dashboard gets the latest value of each topic at most
+   * `topicRateHz` (or its `topicRates` entry) times a second, never a backlog of older ones, and a
+   * dashboard that connects gets the current value of every topic at once. A topic is an event of
+   * `DashboardEvents`; clients receive it as that event.
+   */
+  publish: <E extends keyof DashboardEvents>(topic: E, value: DashboardEvents[E]) => void
+  /**
+   * Pushes an alert to every dashboard and keeps it in a backlog of the latest `alertBacklog`, which a
+   * dashboard that connects receives (`dashboard:alerts`). An admin acknowledges one by sending
+   * `dashboard:ack` `{ id }`; every dashboard then gets `dashboard:acked` `{ id, by, at }`.
+   */
+  alert: (alert: AlertInput) => Alert
   /**
    * Who has a dashboard open, on every node (socket.io `fetchSockets()`): one entry per user with its
    * socket count. `scope` is `'node'` when another node did not answer within `presenceTimeoutMs` or the
@@ -137,6 +138,14 @@ export interface RealtimeOptions extends Partial<Omit<ServerOptions, OwnedServer
    * before the remaining ones are cut, in ms (0 to 60000). Default 1000.
    */
   shutdownGraceMs?: number
+  /** How many times a second at most each dashboard gets a topic of `publish()` (0.01 to 1000). Default 10. */
+  topicRateHz?: number
+  /** Per-topic rates overriding `topicRateHz`, e.g. `{ metrics: 1 }`. Default `{}`. */
+  topicRates?: { [T in keyof DashboardEvents]?: number }
+  /** How many distinct topics `publish()` keeps (1 to 10000); one more throws. Default 100. */
+  maxTopics?: number
+  /** How many of the latest alerts a dashboard that connects receives (0 to 1000). Default 50. */
+  alertBacklog?: number
   /**
    * `{ secret, algorithm, parseOptions }` for reading handshake cookies when the host registers no
    * @fastify/cookie (before or after realtime); refused beside the host's own.

@@ -30,7 +30,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   const { resolved, enginePrefix, originWarnings } = validate(fastify, options)
   const {
     authenticate, isAdmin, requireOrigin, allowAnyOrigin, dashboardNamespace, recoveryWindowMs, verifyHandshake, cookiePlugin,
-    shutdownGraceMs, maxNamespacesPerConnection, adapterReady, presenceTimeoutMs, prefix, logLevel, logSerializers, ...serverOptions
+    shutdownGraceMs, maxNamespacesPerConnection, adapterReady, presenceTimeoutMs, topicRateHz, topicRates, maxTopics, alertBacklog, prefix, logLevel, logSerializers, ...serverOptions
   } = resolved as Resolved & Record<'prefix' | 'logLevel' | 'logSerializers', unknown>
   const policy = fastify.originPolicy
   const recovery = recoveryWindowMs > 0
@@ -90,7 +90,9 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   dashboard.on('connection', (socket) => { socket.join(`user:${socket.data.user.id}`) })
 
   fastify.decorate('io', io)
-  fastify.decorate('dashboard', createDashboard(dashboard, { presenceTimeoutMs, link, log: fastify.log }))
+  const rates = new Map(Object.entries(topicRates as Record<string, number>))
+  const topics = createDashboard(dashboard, { presenceTimeoutMs, link, log: fastify.log, topicIntervalMs: (topic) => 1000 / (rates.get(topic) ?? topicRateHz), maxTopics, alertBacklog })
+  fastify.decorate('dashboard', topics.dashboard)
   const inMemory: RealtimeHealth = Object.freeze({ status: 'ok', adapter: 'in-memory' })
   fastify.decorate('realtimeHealth', () => link?.health() ?? inMemory)
   const sessions = new OpenSet<EngineSession>()
@@ -110,6 +112,7 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     // and put each polling session without a pending poll on engine.io's 30 s close timer; a peer that ignores the close frame would
     // hold the HTTP server open for ws's 30 s close timeout.
     gate.close() // first: no new session or upgrade from here on
+    topics.close()
     const deadline = Date.now() + shutdownGraceMs
     // `.local`: through a cluster adapter, `disconnectSockets()` would disconnect the clients of every
     // node (socket.io-adapter `dist/cluster-adapter.js` `disconnectSockets()` publishes it).

@@ -91,7 +91,7 @@ expectError(app.register(corsPolicy, { origins: async () => true, originsCache: 
 // A lookup is the decision or a promise of it; the resolver's counters are numbers.
 const looked = app.originPolicy.lookup('https://app.example.com', {} as IncomingMessage)
 expectType<OriginDecision | Promise<OriginDecision>>(looked)
-expectType<ResolverStats | undefined>(app.originPolicy.resolver?.stats)
+expectType<ResolverStats | undefined>(app.originPolicy.current.resolver?.stats)
 expectAssignable<AllowReason>('dynamic')
 expectAssignable<RefusalReason>('lookup-limited')
 expectAssignable<RefusalReason>('lookup-failed')

@@ -66,3 +66,20 @@ app.dashboard.presence().then(({ users, scope }) => {
 })
 expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, adapterReady: true }))
 expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, presenceTimeoutMs: '1000' }))
+// Topics are DashboardEvents: a wrong topic or value does not compile.
+app.dashboard.publish('tsd:metrics', { rss: 1 })
+expectError(app.dashboard.publish('tsd:unknown', { rss: 1 }))
+expectError(app.dashboard.publish('tsd:metrics', { rss: '1' }))
+// Alerts: a level of the list, a message.
+expectType<string>(app.dashboard.alert({ level: 'warning', message: 'disk' }).id)
+expectError(app.dashboard.alert({ level: 'panic', message: 'disk' }))
+expectError(app.dashboard.alert({ level: 'info' }))
+// Per-topic rates name topics of DashboardEvents only.
+app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, topicRateHz: 5, topicRates: { 'tsd:metrics': 1 }, maxTopics: 10, alertBacklog: 0 })
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, topicRates: { 'tsd:unknown': 1 } }))
+expectError(app.register(realtime, { authenticate: () => undefined, isAdmin: () => true, topicRateHz: '10' }))
+// The built-in acknowledgement event is typed on the server's sockets.
+app.dashboard.namespace.on('connection', (socket) => {
+  socket.on('dashboard:ack', (payload) => { expectType<string>(payload.id) })
+  expectError(socket.emit('dashboard:acked', { id: 'a' }))
+})

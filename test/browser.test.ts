@@ -204,8 +204,8 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     await page.fill('input[name=password]', 'admin')
     await Promise.all([page.waitForURL(`${appOrigin}/admin`), page.click('button[type=submit]')])
     await shows(page, 'a WebSocket connection', () => document.getElementById('status')?.textContent === 'connected (websocket)')
-    await shows(page, 'a metrics broadcast', () => document.getElementById('metric-sockets')?.textContent !== '–')
-    t.equal(await page.locator('#metric-dashboards').textContent(), '1')
+    // The retained metrics sample arrives at once and may predate this dashboard; the next one counts it.
+    await shows(page, 'metrics counting this dashboard', () => document.getElementById('metric-dashboards')?.textContent === '1')
     t.match(await page.locator('#admins').textContent(), /admin · 1 tab/)
     // Filled by the page's own /api/me fetch, independently of the socket.
     await shows(page, 'who is logged in', () => document.getElementById('who')?.textContent?.startsWith('Logged in') === true)

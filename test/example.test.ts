@@ -146,9 +146,13 @@ t.test('the example app, started as `npm start` starts it', async (t) => {
     for (const [path, type, text] of [
       ['/admin', 'text/html', 'Admin dashboard'],
       ['/login', 'text/html', 'Demo accounts'],
-      ['/static/admin.js', 'javascript', 'connect_error'],
+      ['/static/admin.js', 'javascript', 'connectDashboard'],
       ['/static/style.css', 'text/css', '.badge'],
-      ['/vendor/socket.io.min.js', 'javascript', 'Socket.IO']
+      ['/vendor/socket.io.min.js', 'javascript', 'Socket.IO'],
+      // The ES modules of admin.js's imports: the client, its protocol table and socket.io-client's ESM build.
+      ['/vendor/fastify-cors-io/client/index.js', 'javascript', 'export function connectDashboard'],
+      ['/vendor/fastify-cors-io/lib/protocol.js', 'javascript', 'export const DASHBOARD_EVENTS'],
+      ['/vendor/socket.io.esm.min.js', 'javascript', 'export']
     ]) {
       const response = await fetch(`${base}${path}`)
       t.equal(response.status, 200, path)

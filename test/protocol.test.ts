@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import * as api from '../index.js'
 import { MAX_ORIGIN_LENGTH } from '../lib/origin-matcher.js'
-import { CONNECT_ERRORS, GATE_CODES, ORIGIN_REFUSED } from '../lib/protocol.js'
+import { ALERT_LEVELS, CONNECT_ERRORS, DASHBOARD_EVENTS, GATE_CODES, ORIGIN_REFUSED } from '../lib/protocol.js'
 import { GATE_CODES as GATE_CODES_OF_GATE } from '../plugins/engine-gate.js'
 import { CONNECT_ERRORS as CONNECT_ERRORS_OF_AUTH } from '../plugins/socket-auth.js'
 import { ALLOWED, EVIL, USERS, client, connectError, connected, raw, rawPolling, rawUpgrade, startApp, within } from './helpers/realtime.js'
@@ -11,7 +11,7 @@ import { ALLOWED, EVIL, USERS, client, connectError, connected, raw, rawPolling,
 t.test('lib/protocol.ts imports nothing, so a browser client can bundle it as it is', async (t) => {
   const source = readFileSync(new URL('../lib/protocol.ts', import.meta.url), 'utf8')
   t.same(source.match(/^\s*import\b.*$|\bfrom\s+['"][^'"]+['"]|\brequire\s*\(|\bimport\s*\(/gm), null, 'no import, re-export, require or dynamic import')
-  for (const table of [CONNECT_ERRORS, GATE_CODES]) t.ok(Object.isFrozen(table), 'the tables are frozen')
+  for (const table of [CONNECT_ERRORS, GATE_CODES, DASHBOARD_EVENTS, ALERT_LEVELS]) t.ok(Object.isFrozen(table), 'the tables are frozen')
 })
 
 t.test('the old names and the package entry give the same tables, and MAX_ORIGIN_LENGTH', async (t) => {
@@ -20,6 +20,8 @@ t.test('the old names and the package entry give the same tables, and MAX_ORIGIN
   t.equal(api.CONNECT_ERRORS, CONNECT_ERRORS)
   t.equal(api.GATE_CODES, GATE_CODES)
   t.equal(api.ORIGIN_REFUSED, ORIGIN_REFUSED)
+  t.equal(api.DASHBOARD_EVENTS, DASHBOARD_EVENTS)
+  t.equal(api.ALERT_LEVELS, ALERT_LEVELS)
   t.equal(api.MAX_ORIGIN_LENGTH, MAX_ORIGIN_LENGTH)
 })
 

@@ -56,6 +56,8 @@ export interface StartOptions {
   after?: (app: FastifyInstance) => Promise<void> | void
   /** Close the app in teardown (default true). */
   closeOnTeardown?: boolean
+  /** The port to listen on (default 0: any), e.g. to restart an app where its clients look for it. */
+  port?: number
 }
 
 /** A pino destination stream that keeps every line it is given, parsed, in `logs`. */
@@ -112,7 +114,7 @@ export async function startApp (t: TestLike, options: StartOptions = {}): Promis
   }
   countNamespace('/')
   countNamespace(app.dashboard.namespace.name)
-  await app.listen({ port: 0, host: '127.0.0.1' })
+  await app.listen({ port: options.port ?? 0, host: '127.0.0.1' })
   const port = (app.server.address() as AddressInfo).port
   const origin = `http://127.0.0.1:${port}`
   return { app, port, origin, counters, logs, url: (path = '/socket.io/') => `${origin}${path}` }

@@ -1,0 +1,52 @@
+// Live-topics server under test, one variant per process.
+// Usage: node topics.js <variant>
+//   publish    fastify.dashboard.publish(): each topic coalesced to topicRateHz (10) per client
+//   broadcast  fastify.dashboard.broadcast() of every update (what a producer without publish does)
+// Both with recoveryWindowMs: 0, so neither pays for storing packets. Commands (IPC): count, produce.
+import Fastify from 'fastify'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { serve, cpuMeter } from '../lib/proc.js'
+import { loadPlugin, defaultOrigins } from '../lib/plugin.js'
+
+const variant = process.argv[2]
+const { mod, reason } = await loadPlugin()
+if (!mod) throw new Error(reason)
+const app = Fastify({ logger: false })
+await app.register(mod.corsPolicy, { origins: defaultOrigins(), credentials: true })
+await app.register(mod.realtime, { authenticate: async () => ({ id: 'u1' }), isAdmin: () => true, recoveryWindowMs: 0, topicRateHz: 10 })
+await app.ready()
+
+// Frames and bytes engine.io writes to the clients (one `packetCreate` per frame of each session).
+let frames = 0
+let bytes = 0
+app.io.engine.on('connection', (session) => {
+  session.on('packetCreate', (packet) => {
+    frames++
+    bytes += typeof packet.data === 'string' ? packet.data.length : packet.data?.byteLength ?? 0
+  })
+})
+const send = variant === 'publish'
+  ? (topic, value) => app.dashboard.publish(topic, value)
+  : (topic, value) => app.dashboard.broadcast(topic, value)
+
+await app.listen({ port: 0, host: '127.0.0.1' })
+serve({
+  count: () => app.dashboard.namespace.sockets.size,
+  /** Publishes `rate` updates a second over `topics` topics for `seconds`, in 1 ms slices. */
+  async produce ({ rate, topics, seconds }) {
+    const names = Array.from({ length: topics }, (_, i) => `topic-${i}`)
+    frames = 0
+    bytes = 0
+    const meter = cpuMeter()
+    const t0 = performance.now()
+    let sent = 0
+    while (performance.now() - t0 < seconds * 1000) {
+      const due = Math.floor((performance.now() - t0) * rate / 1000)
+      for (; sent < due; sent++) send(names[sent % topics], { value: sent, at: Date.now() })
+      await sleep(1)
+    }
+    const elapsed = (performance.now() - t0) / 1000
+    const { cpu } = meter()
+    return { updatesPerSec: sent / elapsed, framesPerSec: frames / elapsed, bytesPerSec: bytes / elapsed, cpu, lagging: sent < rate * seconds * 0.9 }
+  }
+}, { port: app.server.address().port })
