@@ -84,12 +84,11 @@ class OriginGrants {
   }
 }
 
-/** The four 403 answers a policy can give: constant, so built once. */
+/** The 403 answers a policy can give: constant, so built once. */
 interface RefusalAnswers {
   readonly request: CorsAnswer
   readonly requestWithoutOrigin: CorsAnswer
   readonly preflight: CorsAnswer
-  readonly preflightWithoutOrigin: CorsAnswer
 }
 
 function refusalAnswer (headers: HeaderMap, body: string): CorsAnswer {
@@ -171,8 +170,7 @@ export class OriginPolicy {
     this.#refusals = Object.freeze({
       request: refusalAnswer(refusalHeaders, REFUSED_BODY),
       requestWithoutOrigin: refusalAnswer(refusalHeaders, ORIGIN_REQUIRED_BODY),
-      preflight: refusalAnswer(preflightRefusalHeaders, REFUSED_BODY),
-      preflightWithoutOrigin: refusalAnswer(preflightRefusalHeaders, ORIGIN_REQUIRED_BODY)
+      preflight: refusalAnswer(preflightRefusalHeaders, REFUSED_BODY)
     })
     const absent = this.#matcher.decide(undefined)
     this.#absent = Object.freeze(dynamic ? { decision: absent } : { decision: absent, headers: this.#grant })
@@ -257,7 +255,9 @@ export class OriginPolicy {
    */
   refuse (decision: OriginRefused, preflight: boolean): CorsAnswer {
     const refusals = this.#refusals
-    if (decision.reason === 'absent') return preflight ? refusals.preflightWithoutOrigin : refusals.requestWithoutOrigin
+    // A preflight always carries an Origin (the Fetch standard's CORS-preflight request), so only a
+    // request can be refused for lacking one.
+    if (decision.reason === 'absent') return refusals.requestWithoutOrigin
     return preflight ? refusals.preflight : refusals.request
   }
 

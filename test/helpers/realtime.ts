@@ -150,26 +150,29 @@ export async function within<T> (promise: Promise<T>, what: string | (() => stri
 
 /** Node's EventEmitter and socket.io-client's emitters alike; `any` because their event maps are typed. */
 export interface Listenable {
+  on: (event: any, listener: (...args: any[]) => void) => unknown
   once: (event: any, listener: (...args: any[]) => void) => unknown
   off: (event: any, listener: (...args: any[]) => void) => unknown
 }
 
-export interface WaitForOptions {
+export interface WaitForOptions<T = unknown> {
   /** Says what did not happen when the wait times out or fails. */
   what: string
   timeoutMs?: number
   /** An event that fails the wait if it comes first (its argument becomes the rejection). */
   failOn?: string
+  /** Waits for the first `event` whose argument passes this test (e.g. a retained value that is sent first, then updated). */
+  until?: (value: T) => boolean
 }
 
-/** Resolves with the first argument of the next `event`; bounded by `within`. */
-export async function waitFor<T = unknown> (emitter: Listenable, event: string, { what, timeoutMs, failOn }: WaitForOptions): Promise<T> {
+/** Resolves with the first argument of the next `event` (that passes `until`); bounded by `within`. */
+export async function waitFor<T = unknown> (emitter: Listenable, event: string, { what, timeoutMs, failOn, until }: WaitForOptions<T>): Promise<T> {
   let onEvent = (_value: T): void => {}
   let onFail = (_error: unknown): void => {}
   const settled = new Promise<T>((resolve, reject) => {
-    onEvent = resolve
+    onEvent = (value) => { if (until === undefined || until(value)) resolve(value) }
     onFail = (error) => { reject(error instanceof Error ? error : new Error(`${failOn} instead of ${what}: ${String(error)}`)) }
-    emitter.once(event, onEvent)
+    emitter.on(event, onEvent)
     if (failOn !== undefined) emitter.once(failOn, onFail)
   })
   try {
