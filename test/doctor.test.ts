@@ -7,6 +7,7 @@ import { Server as SocketIoServer, type ServerOptions } from 'socket.io'
 import t, { type Test } from 'tap'
 import { doctor, type DoctorOptions, type DoctorReport } from '../lib/doctor.js'
 import { runCli, runCliJson } from './helpers/cli.js'
+import { startExample } from './browser/example-process.js'
 import { ALLOWED, EVIL, startApp, type TestLike } from './helpers/realtime.js'
 
 type Row = [step: string, result: 'pass' | 'fail' | 'skipped', failure?: string]
@@ -89,6 +90,18 @@ t.test('doctor against this library (corsPolicy + realtime)', async (t) => {
   await probe(t, { url, origin: ALLOWED, method: 'DELETE', socket: false }, [['preflight', 'fail', 'method-not-allowed'], ['request', 'fail']], 'wrong method')
   await probe(t, { url, origin: ALLOWED, method: 'PUT', headers: ['Content-Type', 'X-Request-Id'], socket: false }, [['preflight', 'pass'], ['request', 'pass']], 'a granted preflight')
   await probe(t, { url, origin: ALLOWED, headers: ['X-Other'], socket: false }, [['preflight', 'fail', 'header-not-allowed'], ['request', 'fail']], 'a header the preflight does not grant')
+})
+
+t.test('doctor against the example app, started as `npm start` starts it', async (t) => {
+  const example = await startExample()
+  t.teardown(async () => { await example.stop() })
+  const url = `${example.origin}/api/me`
+  // The example's default allowlist is its own two origins.
+  await probe(t, { url, origin: `http://127.0.0.1:${example.port}` }, ALL_PASS, 'its own other origin')
+  await probe(t, { url, origin: EVIL }, [
+    ['preflight', 'skipped'], ['request', 'fail', 'missing-allow-origin'], ['polling-handshake', 'fail', 'missing-allow-origin'],
+    ['polling-send', 'fail'], ['polling-receive', 'fail'], ['websocket', 'fail', 'websocket-refused']
+  ], 'a foreign origin: HTTP and WebSocket alike')
 })
 
 t.test('doctor against this library without credentials, for a page that sends cookies', async (t) => {
