@@ -1,9 +1,9 @@
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Browser } from 'puppeteer-core'
-import { clientPage, stepResults, type EvaluatingPage } from './browser/client-page.js'
+import { clientPage, engineStatusTests, type EvaluatingPage } from './browser/client-page.js'
 import { FIREFOX_PATH, firefoxSkipReason, launchFirefox } from './browser/firefox.js'
 import { startPageServer } from './browser/page-server.js'
-import { startApp, within, type TestLike } from './helpers/realtime.js'
+import { startApp, within } from './helpers/realtime.js'
 
 t.test('the CI rule: a missing Firefox fails on CI and skips loudly elsewhere', async (t) => {
   t.throws(() => firefoxSkipReason('/nonexistent/firefox', { CI: 'true' }), /CI=true but Firefox is missing at \/nonexistent\/firefox/)
@@ -21,7 +21,7 @@ t.test('fastify-cors-io/client in Firefox: connected, refused, unauthorized, and
   const browser: Browser = await within(launchFirefox(), 'Firefox to start', 60_000)
   t.teardown(() => browser.close())
 
-  async function open (t: TestLike, pageOrigin: string, socket: Record<string, unknown>) {
+  async function open (t: Test, pageOrigin: string, socket: Record<string, unknown>) {
     const { origin } = await startApp(t, { cors: { origins: [allowed] } })
     const context = await browser.createBrowserContext()
     t.teardown(() => context.close())
@@ -30,26 +30,5 @@ t.test('fastify-cors-io/client in Firefox: connected, refused, unauthorized, and
     return await clientPage(page as unknown as EvaluatingPage, origin, socket)
   }
 
-  t.test('an admin on an allowed page: connected, every step passes', async (t) => {
-    const dashboard = await open(t, allowed, { auth: { token: 'admin-token' } })
-    t.match(await dashboard.until((status) => status.state === 'connected', 'connected'), { state: 'connected' })
-    const report = await dashboard.diagnose()
-    t.same(stepResults(report), { reachable: 'pass', origin: 'pass', 'logged-in': 'pass', admin: 'pass', polling: 'pass', websocket: 'pass' })
-  })
-
-  t.test('a refused page: refused, never reconnecting; the report names no allowed origin', async (t) => {
-    const dashboard = await open(t, refused, { auth: { token: 'admin-token' } })
-    await dashboard.until((status) => status.state === 'refused', 'refused')
-    const report = await dashboard.diagnose()
-    t.same(stepResults(report), { reachable: 'pass', origin: 'fail', 'logged-in': 'skip', admin: 'skip', polling: 'skip', websocket: 'skip' })
-    t.notOk(JSON.stringify(report).includes(`localhost:${pages.port}`), 'the allowlist is not revealed')
-    t.same((await dashboard.states()).map((status) => status.state), ['connecting', 'refused'])
-  })
-
-  t.test('logged out: unauthorized', async (t) => {
-    const dashboard = await open(t, allowed, {})
-    await dashboard.until((status) => status.state === 'unauthorized', 'unauthorized')
-    const report = await dashboard.diagnose()
-    t.same(stepResults(report), { reachable: 'pass', origin: 'pass', 'logged-in': 'fail', admin: 'skip', polling: 'pass', websocket: 'pass' })
-  })
+  engineStatusTests(t, open, allowed, refused, pages.port)
 })

@@ -1,8 +1,8 @@
-import t from 'tap'
-import { clientPage, stepResults } from './browser/client-page.js'
+import t, { type Test } from 'tap'
+import { clientPage, engineStatusTests } from './browser/client-page.js'
 import { startPageServer } from './browser/page-server.js'
 import { evaluatingPage, launchWebKit, MINIBROWSER_PATH, WEBKIT_DRIVER_PATH, webkitSkipReason, XVFB_PATH } from './browser/webkit.js'
-import { startApp, within, type TestLike } from './helpers/realtime.js'
+import { startApp, within } from './helpers/realtime.js'
 
 t.test('the CI rule: a missing WebKit fails on CI and skips loudly elsewhere', async (t) => {
   t.throws(() => webkitSkipReason(['/nonexistent/WebKitWebDriver'], { CI: 'true' }), /CI=true but WebKit is missing \(\/nonexistent\/WebKitWebDriver\)/)
@@ -22,32 +22,11 @@ t.test('fastify-cors-io/client in WebKit: connected, refused, unauthorized, and 
   t.teardown(webkit.close)
   const page = evaluatingPage(webkit.driver)
 
-  async function open (t: TestLike, pageOrigin: string, socket: Record<string, unknown>) {
+  async function open (t: Test, pageOrigin: string, socket: Record<string, unknown>) {
     const { origin } = await startApp(t, { cors: { origins: [allowed] } })
     await webkit.driver.get(`${pageOrigin}/`)
     return await clientPage(page, origin, socket)
   }
 
-  t.test('an admin on an allowed page: connected, every step passes', async (t) => {
-    const dashboard = await open(t, allowed, { auth: { token: 'admin-token' } })
-    t.match(await dashboard.until((status) => status.state === 'connected', 'connected'), { state: 'connected' })
-    const report = await dashboard.diagnose()
-    t.same(stepResults(report), { reachable: 'pass', origin: 'pass', 'logged-in': 'pass', admin: 'pass', polling: 'pass', websocket: 'pass' })
-  })
-
-  t.test('a refused page: refused, never reconnecting; the report names no allowed origin', async (t) => {
-    const dashboard = await open(t, refused, { auth: { token: 'admin-token' } })
-    await dashboard.until((status) => status.state === 'refused', 'refused')
-    const report = await dashboard.diagnose()
-    t.same(stepResults(report), { reachable: 'pass', origin: 'fail', 'logged-in': 'skip', admin: 'skip', polling: 'skip', websocket: 'skip' })
-    t.notOk(JSON.stringify(report).includes(`localhost:${pages.port}`), 'the allowlist is not revealed')
-    t.same((await dashboard.states()).map((status) => status.state), ['connecting', 'refused'])
-  })
-
-  t.test('logged out: unauthorized', async (t) => {
-    const dashboard = await open(t, allowed, {})
-    await dashboard.until((status) => status.state === 'unauthorized', 'unauthorized')
-    const report = await dashboard.diagnose()
-    t.same(stepResults(report), { reachable: 'pass', origin: 'pass', 'logged-in': 'fail', admin: 'skip', polling: 'pass', websocket: 'pass' })
-  })
+  engineStatusTests(t, open, allowed, refused, pages.port)
 })

@@ -1,9 +1,9 @@
 // Issue #10: CPU instructions per request, counted by valgrind's callgrind (`perf stat` counters are
 // not available on these machines). An instruction count does not move with what else the machine
-// runs, unlike req/s or CPU time. One server process per variant serves every scenario: a warm-up,
-// a checkpoint, n measured requests, a checkpoint; callgrind dumps its counts at each checkpoint
-// (see bench/servers/http-counted.js), so one dump holds exactly the n measured requests (plus the
-// one checkpoint request, the same in every variant). Requests are sequential on one keep-alive
+// runs, unlike req/s or CPU time. One server process per variant and scenario: a warm-up, a
+// checkpoint, n measured requests, a checkpoint; callgrind dumps its counts at each checkpoint (see
+// bench/servers/http-counted.js), so one dump holds exactly the n measured requests (plus the one
+// checkpoint request, the same in every variant). Requests are sequential on one keep-alive
 // connection, sent from this process.
 import { spawn, spawnSync } from 'node:child_process'
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
@@ -35,9 +35,13 @@ async function load (agent, port, { method = 'GET', headers = {}, url = '/hello'
   }
 }
 
-/** Instructions per request of one variant, for each scenario it takes part in. */
-async function countVariant (dir, variant, warm, n) {
-  const out = path.join(dir, `${variant}.callgrind`)
+/**
+ * Instructions per request of one variant on one scenario, in a process of their own: a process that
+ * served other scenarios first would be warmer (more of it compiled by V8's optimizing tiers), which
+ * moved a count by half in a first version that shared one process per variant.
+ */
+async function countRun (dir, variant, scenario, warm, n) {
+  const out = path.join(dir, `${variant}-${scenarios.indexOf(scenario)}.callgrind`)
   const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--dump-before=uv_os_gethostname', `--callgrind-out-file=${out}`,
     process.execPath, path.join(benchDir, 'servers', 'http-counted.js'), variant], { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -52,25 +56,18 @@ async function countVariant (dir, variant, warm, n) {
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${variant}: exited with ${code} before listening`)) })
   })
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
-  const measured = []
-  let dumps = 0
-  for (const scenario of scenarios.filter((s) => s.variants.includes(variant))) {
-    await load(agent, port, scenario, warm)
-    await load(agent, port, { url: '/__checkpoint' }, 1)
-    await load(agent, port, scenario, n)
-    await load(agent, port, { url: '/__checkpoint' }, 1)
-    dumps += 2
-    measured.push({ scenario, dump: dumps })
-  }
+  await load(agent, port, scenario, warm)
+  await load(agent, port, { url: '/__checkpoint' }, 1)
+  await load(agent, port, scenario, n)
+  await load(agent, port, { url: '/__checkpoint' }, 1)
   await load(agent, port, { url: '/__exit' }, 1)
   agent.destroy()
   const code = await exited
   if (code !== 0) throw new Error(`${variant}: exited with code ${code}`)
-  return measured.map(({ scenario, dump }) => {
-    const summary = /^summary: (\d+)$/m.exec(readFileSync(`${out}.${dump}`, 'utf8'))
-    if (!summary) throw new Error(`${variant}: no callgrind summary in ${out}.${dump}`)
-    return { scenario, perRequest: Number(summary[1]) / n }
-  })
+  // Dump 1: start-up and warm-up; dump 2: the n measured requests (and one checkpoint request).
+  const summary = /^summary: (\d+)$/m.exec(readFileSync(`${out}.2`, 'utf8'))
+  if (!summary) throw new Error(`${variant}: no callgrind summary in ${out}.2`)
+  return Number(summary[1]) / n
 }
 
 export async function instructionsSuite (ctx) {
@@ -81,18 +78,14 @@ export async function instructionsSuite (ctx) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-callgrind-'))
   const rows = []
   try {
-    const variants = [...new Set(scenarios.flatMap((s) => s.variants))]
-    const results = []
+    const runs = scenarios.flatMap((scenario) => scenario.variants.map((variant) => ({ scenario, variant })))
+    const counts = []
     // Two servers at a time, one per core: the counts do not depend on what runs beside them.
-    for (let i = 0; i < variants.length; i += 2) {
-      results.push(...(await Promise.all(variants.slice(i, i + 2).map(async (variant) => ({ variant, counts: await countVariant(dir, variant, warm, n) })))))
+    for (let i = 0; i < runs.length; i += 2) {
+      counts.push(...(await Promise.all(runs.slice(i, i + 2).map(async (run) => ({ ...run, perRequest: await countRun(dir, run.variant, run.scenario, warm, n) })))))
     }
     for (const scenario of scenarios) {
-      const perRequest = {}
-      for (const { variant, counts } of results) {
-        const found = counts.find((c) => c.scenario === scenario)
-        if (found) perRequest[variant] = found.perRequest
-      }
+      const perRequest = Object.fromEntries(counts.filter((c) => c.scenario === scenario).map((c) => [c.variant, c.perRequest]))
       ctx.details[`instructions:${scenario.name}`] = perRequest
       ctx.log(`  instructions ${scenario.name}: ${JSON.stringify(perRequest)}`)
       for (const [base, target] of Object.entries(scenario.targets)) {

@@ -1,4 +1,5 @@
 import type { Dashboard, DashboardStatus, DiagnoseReport, DiagnoseStep, RetryOptions } from '../../client/index.js'
+import type { Test } from 'tap'
 import { within } from '../helpers/realtime.js'
 
 declare global {
@@ -84,4 +85,35 @@ async function poll (check: () => Promise<boolean>, timeoutMs: number, what: str
 /** A report's steps as `{ id: result }`, for one `t.same`. */
 export function stepResults (report: DiagnoseReport): Record<DiagnoseStep['id'], DiagnoseStep['result']> {
   return Object.fromEntries(report.steps.map((step) => [step.id, step.result])) as Record<DiagnoseStep['id'], DiagnoseStep['result']>
+}
+
+/**
+ * The statuses every engine is tested for (Firefox and WebKit; Chromium has the full matrix): an admin
+ * on an allowed page, a refused page, and a logged-out page, each with its `diagnose()` report.
+ * `open` loads a page of `pageOrigin` against a fresh server that allows `allowed` only.
+ */
+export function engineStatusTests (t: Test, open: (t: Test, pageOrigin: string, socket: Record<string, unknown>) => Promise<ClientPage>,
+  allowed: string, refused: string, pagesPort: number): void {
+  t.test('an admin on an allowed page: connected, every step passes', async (t) => {
+    const dashboard = await open(t, allowed, { auth: { token: 'admin-token' } })
+    t.match(await dashboard.until((status) => status.state === 'connected', 'connected'), { state: 'connected' })
+    const report = await dashboard.diagnose()
+    t.same(stepResults(report), { reachable: 'pass', origin: 'pass', 'logged-in': 'pass', admin: 'pass', polling: 'pass', websocket: 'pass' })
+  })
+
+  t.test('a refused page: refused, never reconnecting; the report names no allowed origin', async (t) => {
+    const dashboard = await open(t, refused, { auth: { token: 'admin-token' } })
+    await dashboard.until((status) => status.state === 'refused', 'refused')
+    const report = await dashboard.diagnose()
+    t.same(stepResults(report), { reachable: 'pass', origin: 'fail', 'logged-in': 'skip', admin: 'skip', polling: 'skip', websocket: 'skip' })
+    t.notOk(JSON.stringify(report).includes(`localhost:${pagesPort}`), 'the allowlist is not revealed')
+    t.same((await dashboard.states()).map((status) => status.state), ['connecting', 'refused'])
+  })
+
+  t.test('logged out: unauthorized', async (t) => {
+    const dashboard = await open(t, allowed, {})
+    await dashboard.until((status) => status.state === 'unauthorized', 'unauthorized')
+    const report = await dashboard.diagnose()
+    t.same(stepResults(report), { reachable: 'pass', origin: 'pass', 'logged-in': 'fail', admin: 'skip', polling: 'pass', websocket: 'pass' })
+  })
 }

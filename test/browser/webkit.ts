@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { once } from 'node:events'
-import { createServer, type AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import type { WebDriver } from 'selenium-webdriver'
 import { within } from '../helpers/realtime.js'
 import type { EvaluatingPage } from './client-page.js'
+import { releasedPort } from './example-process.js'
 
 const { Builder } = createRequire(import.meta.url)('selenium-webdriver') as typeof import('selenium-webdriver')
 
@@ -20,15 +19,6 @@ export function webkitSkipReason (paths: readonly string[], env: NodeJS.ProcessE
   if (missing.length === 0) return undefined
   if (env.CI === 'true') throw new Error(`CI=true but WebKit is missing (${missing.join(', ')}); install it with apt-get install webkit2gtk-driver xvfb`)
   return `!!! WEBKIT TESTS SKIPPED: missing ${missing.join(', ')}. Install them (apt-get install webkit2gtk-driver xvfb) to run them; with CI=true they fail instead.`
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 export interface WebKit {
@@ -49,7 +39,7 @@ export async function launchWebKit (): Promise<WebKit> {
     const xvfb = spawn(XVFB_PATH, ['-displayfd', '1', '-nolisten', 'tcp'], { stdio: ['ignore', 'pipe', 'ignore'] })
     children.push(xvfb)
     const display = await within(new Promise<string>((resolve) => { xvfb.stdout.once('data', (chunk: Buffer) => { resolve(chunk.toString().trim()) }) }), 'Xvfb to pick a display', 10_000)
-    const port = await freePort()
+    const port = await releasedPort()
     const driverProcess = spawn(WEBKIT_DRIVER_PATH, [`--port=${port}`], { stdio: 'ignore', env: { ...process.env, DISPLAY: `:${display}` } })
     children.push(driverProcess)
     const driver = await within((async () => {
