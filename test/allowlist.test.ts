@@ -1,18 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { normalizeEntry, parseAllowlist, type AllowlistEntry } from '../lib/allowlist.js'
-import { CorsConfigError } from '../lib/errors.js'
-
-/** Runs `fn`, expecting a CorsConfigError, and returns it for closer checks. */
-function configError (fn: () => unknown): CorsConfigError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof CorsConfigError) return error
-    throw error
-  }
-  throw new Error('expected a CorsConfigError, nothing was thrown')
-}
+import { configError } from './helpers/errors.js'
 
 t.test('exact entries are normalized to the form browsers send', async (t) => {
   const table: Array<[string, string]> = [

@@ -3,19 +3,10 @@ import { checkConfiguration, realtimeOriginWarnings, summarizeConfig } from '../
 import { entryFromText, parseConfigFile } from '../lib/config-file.js'
 import { resolveCorsConfig, type CorsPolicyOptions } from '../lib/config.js'
 import { CorsConfigError } from '../lib/errors.js'
+import { configError } from './helpers/errors.js'
 import { explainOrigin } from '../lib/explain.js'
 
 const NO_ENV: NodeJS.ProcessEnv = {}
-
-function thrown (fn: () => unknown): CorsConfigError {
-  try {
-    fn()
-  } catch (error) {
-    if (error instanceof CorsConfigError) return error
-    throw error
-  }
-  throw new Error('expected a CorsConfigError, nothing was thrown')
-}
 
 t.test('CorsConfigError keeps the setting, the rule and the fix apart', async (t) => {
   const error = new CorsConfigError('maxAge', 'is too big', 'use 600')
@@ -51,9 +42,9 @@ t.test('checkConfiguration lets errors that are not configuration errors through
 t.test('realtimeOriginWarnings: the rules and warnings the realtime plugin applies to the allowlist', async (t) => {
   const any = resolveCorsConfig({ origins: '*' }, NO_ENV)
   t.match(realtimeOriginWarnings(any, { allowAnyOrigin: true })[0], /^allowAnyOrigin: any site can open a socket/)
-  t.match(thrown(() => realtimeOriginWarnings(any, { allowAnyOrigin: false })).problem, /"\*" with the realtime plugin/)
+  t.match(configError(() => realtimeOriginWarnings(any, { allowAnyOrigin: false })).problem, /"\*" with the realtime plugin/)
   const listed = resolveCorsConfig({ origins: ['https://a.example'] }, NO_ENV)
-  t.equal(thrown(() => realtimeOriginWarnings(listed, { allowAnyOrigin: true })).setting, 'allowAnyOrigin')
+  t.equal(configError(() => realtimeOriginWarnings(listed, { allowAnyOrigin: true })).setting, 'allowAnyOrigin')
   const wildcard = resolveCorsConfig({ origins: ['https://*.example.com'], credentials: true }, NO_ENV)
   t.same(realtimeOriginWarnings(wildcard, { allowAnyOrigin: false }), [], 'what corsPolicy already warned about is not repeated')
 })
@@ -77,8 +68,8 @@ t.test('entryFromText reads /source/flags as a RegExp and anything else as the s
   t.same(entryFromText('/https:\\/\\/a\\.example/i'), /https:\/\/a\.example/i)
   t.equal(entryFromText('https://a.example'), 'https://a.example')
   t.equal(entryFromText('//'), '//', 'an empty pattern is not a RegExp')
-  t.match(thrown(() => entryFromText('/(/')).problem, /^is not a valid RegExp/)
-  t.match(thrown(() => entryFromText('/a/z')).problem, /^is not a valid RegExp/, 'an unknown flag too')
+  t.match(configError(() => entryFromText('/(/')).problem, /^is not a valid RegExp/)
+  t.match(configError(() => entryFromText('/a/z')).problem, /^is not a valid RegExp/, 'an unknown flag too')
 })
 
 t.test('parseConfigFile reads both sections and refuses what it does not know', async (t) => {
@@ -88,13 +79,13 @@ t.test('parseConfigFile reads both sections and refuses what it does not know', 
   t.same(parseConfigFile('{}', 'f.json'), { cors: {} })
   t.same(parseConfigFile('{"realtime":{}}', 'f.json'), { cors: {}, realtime: { allowAnyOrigin: false } })
   t.same(parseConfigFile('{"realtime":{"allowAnyOrigin":true}}', 'f.json'), { cors: {}, realtime: { allowAnyOrigin: true } })
-  t.match(thrown(() => parseConfigFile('nope', 'f.json')), { setting: 'f.json', problem: /^is not JSON/ })
-  t.match(thrown(() => parseConfigFile('null', 'f.json')), { setting: 'f.json', problem: 'is null, not an object' })
-  t.match(thrown(() => parseConfigFile('{"corsPolicy":[]}', 'f.json')), { setting: 'f.json: corsPolicy' })
-  t.match(thrown(() => parseConfigFile('{"realtme":{}}', 'f.json')), { setting: 'f.json: realtme', fix: 'rename it to `realtime`' })
-  t.match(thrown(() => parseConfigFile('{"zzzzzzzzzzzz":{}}', 'f.json')), { fix: 'remove it; the known names are corsPolicy, realtime' })
-  t.match(thrown(() => parseConfigFile('{"realtime":{"allowAnyOrign":true}}', 'f.json')), { setting: 'f.json: realtime.allowAnyOrign', fix: 'rename it to `allowAnyOrigin`' })
-  t.match(thrown(() => parseConfigFile('{"realtime":{"allowAnyOrigin":1}}', 'f.json')), { setting: 'allowAnyOrigin', problem: '1 is not a boolean' })
+  t.match(configError(() => parseConfigFile('nope', 'f.json')), { setting: 'f.json', problem: /^is not JSON/ })
+  t.match(configError(() => parseConfigFile('null', 'f.json')), { setting: 'f.json', problem: 'is null, not an object' })
+  t.match(configError(() => parseConfigFile('{"corsPolicy":[]}', 'f.json')), { setting: 'f.json: corsPolicy' })
+  t.match(configError(() => parseConfigFile('{"realtme":{}}', 'f.json')), { setting: 'f.json: realtme', fix: 'rename it to `realtime`' })
+  t.match(configError(() => parseConfigFile('{"zzzzzzzzzzzz":{}}', 'f.json')), { fix: 'remove it; the known names are corsPolicy, realtime' })
+  t.match(configError(() => parseConfigFile('{"realtime":{"allowAnyOrign":true}}', 'f.json')), { setting: 'f.json: realtime.allowAnyOrign', fix: 'rename it to `allowAnyOrigin`' })
+  t.match(configError(() => parseConfigFile('{"realtime":{"allowAnyOrigin":1}}', 'f.json')), { setting: 'allowAnyOrigin', problem: '1 is not a boolean' })
 })
 
 t.test('explainOrigin names the entry that admits an origin', async (t) => {

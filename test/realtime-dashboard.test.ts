@@ -1,7 +1,6 @@
 import t from 'tap'
 import type { DashboardEvents } from '../index.js'
-import type { Socket as ClientSocket } from 'socket.io-client'
-import { ALLOWED, client, connected, dropTransport, startApp, until, waitFor, type ClientOptions } from './helpers/realtime.js'
+import { ALLOWED, client, collect, connected, dropTransport, sentinel, startApp, until, waitFor, type ClientOptions } from './helpers/realtime.js'
 
 declare module '../index.js' {
   interface DashboardEvents {
@@ -12,22 +11,6 @@ declare module '../index.js' {
 }
 
 const admin = (extra: ClientOptions = {}): ClientOptions => ({ extraHeaders: { origin: ALLOWED }, auth: { token: 'admin-token' }, ...extra })
-
-/** Collects the payloads of one event on a client socket. */
-function collect<T> (socket: ClientSocket, event: string): T[] {
-  const received: T[] = []
-  socket.on(event, (payload: T) => { received.push(payload) })
-  return received
-}
-
-/**
- * The next `test:sentinel` on a socket. The server sends it after the events under test on the same
- * connection, and Socket.IO delivers one connection's packets in order: once it has arrived, an event
- * sent before it that has not arrived never will ("nothing else came" without a sleep).
- */
-async function sentinel (socket: ClientSocket): Promise<string> {
-  return await waitFor<string>(socket, 'test:sentinel', { what: 'the sentinel event' })
-}
 
 t.test('broadcast reaches every dashboard client and no client of other namespaces', async (t) => {
   const { origin, app } = await startApp(t)

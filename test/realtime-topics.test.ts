@@ -1,10 +1,9 @@
 import t from 'tap'
-import type { Socket as ClientSocket } from 'socket.io-client'
 import type { DashboardEvents } from '../index.js'
 import { DASHBOARD_EVENTS, type Alert, type AlertAck } from '../lib/protocol.js'
 import { CorsConfigError } from '../lib/errors.js'
 import { defaultOptions } from '../plugins/realtime-options.js'
-import { ALLOWED, client, connected, dropTransport, registrationError, sessionPair, startApp, until, waitFor, within, type ClientOptions } from './helpers/realtime.js'
+import { ALLOWED, client, collect, connected, dropTransport, registrationError, sessionPair, sentinel, startApp, until, waitFor, within, type ClientOptions } from './helpers/realtime.js'
 
 declare module '../index.js' {
   interface DashboardEvents {
@@ -16,17 +15,6 @@ declare module '../index.js' {
 }
 
 const admin = (extra: ClientOptions = {}): ClientOptions => ({ extraHeaders: { origin: ALLOWED }, auth: { token: 'admin-token' }, ...extra })
-
-function collect<T> (socket: ClientSocket, event: string): T[] {
-  const received: T[] = []
-  socket.on(event, (payload: T) => { received.push(payload) })
-  return received
-}
-
-/** Resolves when the next `test:sentinel` arrives: every packet the server sent before it has arrived too. */
-async function sentinel (socket: ClientSocket): Promise<string> {
-  return await waitFor<string>(socket, 'test:sentinel', { what: 'the sentinel event' })
-}
 
 t.test('a burst of publishes reaches each client as its first and its latest value, on both transports', async (t) => {
   const { origin, app } = await startApp(t)

@@ -349,3 +349,19 @@ export async function rawPolling (base: string, headers: Record<string, string> 
   }
   return { sid, post, received, pollUntil }
 }
+
+/** Collects the payloads of one event on a client socket. */
+export function collect<T> (socket: Listenable, event: string): T[] {
+  const received: T[] = []
+  socket.on(event, (payload: T) => { received.push(payload) })
+  return received
+}
+
+/**
+ * The next `test:sentinel` on a socket. The server sends it after the events under test on the same
+ * connection, and Socket.IO delivers one connection's packets in order: once it has arrived, an event
+ * sent before it that has not arrived never will ("nothing else came" without a sleep).
+ */
+export async function sentinel (socket: Listenable): Promise<string> {
+  return await waitFor<string>(socket, 'test:sentinel', { what: 'the sentinel event' })
+}
