@@ -85,6 +85,13 @@ t.test('per-origin counters are bounded: a new origin takes the place of the lea
   t.same(snapshot.origins.map(({ origin, total }) => [origin, total]), [['https://a.example', 5], ['https://b.example', 3], ['https://e.example', 2]])
   t.equal(snapshot.originsEvicted, 2)
   t.equal(snapshot.totals.refused[0]!.total, 12, 'totals keep every decision')
+  // The newest (e) has counted twice, so the least counted is found by looking at all of them.
+  count('https://b.example', 1)
+  stats.count('https://f.example', { allowed: false, reason: 'not-listed' }, false, 'http') // evicts e (2), not b (4) nor a (5)
+  const later = stats.snapshot('block', REFUSAL_FIXES)
+  t.same(later.origins.map(({ origin, total }) => [origin, total]), [['https://a.example', 5], ['https://b.example', 4], ['https://f.example', 1]])
+  t.same(later.origins[2]!.refused, [{ reason: 'not-listed', fix: REFUSAL_FIXES['not-listed'], total: 1, channels: { http: 1, preflight: 0, polling: 0, websocket: 0 } }],
+    'the new origin starts from zero in the counters it takes over')
 })
 
 t.test('under many distinct origins the plugin tracks statsOrigins of them, and keeps the busy one', async (t) => {
