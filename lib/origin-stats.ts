@@ -85,8 +85,8 @@ export class OriginStats {
   readonly #totals = new Float64Array(SLOTS)
   readonly #sockets = new Float64Array(SOCKET_OUTCOMES.length)
   #evicted = 0
-  /** The record tracked last, the first candidate for eviction. */
-  #newest: OriginRecord | undefined
+  /** The tracked records that have counted once, oldest first: the candidates for eviction. */
+  readonly #once = new Map<string, OriginRecord>()
 
   constructor (limit: number) {
     this.limit = limit
@@ -99,7 +99,7 @@ export class OriginStats {
     this.#totals[slot]!++
     const record = this.#origins.get(origin) ?? this.#track(origin)
     record.counts[slot]!++
-    record.total++
+    if (++record.total === 2) this.#once.delete(origin)
   }
 
   countSocket (outcome: SocketOutcome): void {
@@ -141,22 +141,24 @@ export class OriginStats {
     if (this.#origins.size >= this.limit) {
       const least = this.#leastCounted()
       this.#origins.delete(least.origin)
+      this.#once.delete(least.origin)
       this.#evicted++
       counts = least.counts.fill(0)
     }
     const record: OriginRecord = { origin, total: 0, counts: counts ?? new Float64Array(SLOTS) }
     this.#origins.set(origin, record)
-    this.#newest = record
+    this.#once.set(origin, record)
     return record
   }
 
   /**
-   * A record no other has fewer counts than. Every record has counted at least once, so the newest one,
-   * while it has counted only once, is such a record: a flood of distinct Origins replaces it in constant
-   * time instead of scanning all `limit` records per request.
+   * The first tracked of the least counted records. Every record has counted at least once, so while
+   * some have counted only once, the oldest of those is it: a flood of distinct Origins replaces one in
+   * constant time instead of scanning all `limit` records per request.
    */
   #leastCounted (): OriginRecord {
-    if (this.#newest !== undefined && this.#newest.total <= 1) return this.#newest
+    const once = this.#once.values().next().value
+    if (once !== undefined) return once
     let least: OriginRecord | undefined
     for (const record of this.#origins.values()) if (least === undefined || record.total < least.total) least = record
     return least!

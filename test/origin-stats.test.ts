@@ -85,7 +85,7 @@ t.test('per-origin counters are bounded: a new origin takes the place of the lea
   t.same(snapshot.origins.map(({ origin, total }) => [origin, total]), [['https://a.example', 5], ['https://b.example', 3], ['https://e.example', 2]])
   t.equal(snapshot.originsEvicted, 2)
   t.equal(snapshot.totals.refused[0]!.total, 12, 'totals keep every decision')
-  // The newest (e) has counted twice, so the least counted is found by looking at all of them.
+  // None has counted only once now (e twice), so the least counted is found by looking at all of them.
   count('https://b.example', 1)
   stats.count('https://f.example', { allowed: false, reason: 'not-listed' }, false, 'http') // evicts e (2), not b (4) nor a (5)
   const later = stats.snapshot('block', REFUSAL_FIXES)
