@@ -185,7 +185,8 @@ t.test('several nodes on Redis, behind nginx', { skip: skipReason ?? false }, as
     const [gotA, gotB] = [received(onA), received(onB)]
     await redis.stop()
     t.teardown(async () => { if ((await get(`${base(b)}/health`).catch(() => ({ status: 0 }))).status !== 200) await redis.start().catch(() => {}) })
-    await eventually('B to report degraded health', async () => (await get(`${base(b)}/health`)).status === 503)
+    // Every node, not only B: each checks its link once a second, and the test counts each node's outage line.
+    for (const node of [a, b, c]) await eventually(`node ${node.name} to report degraded health`, async () => (await get(`${base(node)}/health`)).status === 503)
     const before = (await get<{ heapUsed: number }>(`${base(b)}/memory`)).body.heapUsed
     const onBOutage = sentinel(onB, 'the sentinel on B during the outage')
     // 20 000 events of 1 kB: 20 MB that a node waiting for Redis would hold in its command queue.
