@@ -98,12 +98,21 @@ interface Memo {
   readonly expires: number
 }
 
+/** The answers memoized for one Origin: the last Host's in one slot, all of them (once there are two Hosts) in `hosts`. */
+interface OriginMemos {
+  host: string
+  latest: Memo
+  hosts: BoundedMap<string, Memo> | undefined
+}
+
 /**
- * Answers by Origin, then by Host: two Map lookups, and no key string built (and hashed) per request.
- * At most `max` Origins, each with the answers of at most `HOSTS_PER_ORIGIN` Hosts; the oldest go first.
+ * Answers by Origin, then by Host. Most Origins are seen with one Host (the API's), so a hit is one Map
+ * lookup and a string comparison, with no key string built (and hashed) per request; a second Host adds
+ * a per-Origin map. At most `max` Origins, each with the answers of at most `HOSTS_PER_ORIGIN` Hosts;
+ * the oldest go first.
  */
 class PairMemo {
-  readonly #byOrigin: BoundedMap<string, BoundedMap<string, Memo>>
+  readonly #byOrigin: BoundedMap<string, OriginMemos>
 
   constructor (max: number) {
     this.#byOrigin = new BoundedMap(max)
@@ -111,21 +120,30 @@ class PairMemo {
 
   get size (): number {
     let size = 0
-    for (const hosts of this.#byOrigin.values()) size += hosts.size
+    for (const memos of this.#byOrigin.values()) size += memos.hosts?.size ?? 1
     return size
   }
 
   get (origin: string, host: string): Memo | undefined {
-    return this.#byOrigin.get(origin)?.get(host)
+    const memos = this.#byOrigin.get(origin)
+    if (memos === undefined) return undefined
+    return memos.host === host ? memos.latest : memos.hosts?.get(host)
   }
 
   set (origin: string, host: string, memo: Memo): void {
-    let hosts = this.#byOrigin.get(origin)
-    if (hosts === undefined) {
-      hosts = new BoundedMap(HOSTS_PER_ORIGIN)
-      this.#byOrigin.set(origin, hosts)
+    const memos = this.#byOrigin.get(origin)
+    if (memos === undefined) {
+      this.#byOrigin.set(origin, { host, latest: memo, hosts: undefined })
+      return
     }
-    hosts.set(host, memo)
+    if (memos.hosts === undefined && memos.host !== host) {
+      memos.hosts = new BoundedMap(HOSTS_PER_ORIGIN)
+      memos.hosts.set(memos.host, memos.latest)
+    }
+    // The latest Host is the newest in `hosts`, so the slot never outlives its entry there.
+    memos.hosts?.set(host, memo)
+    memos.host = host
+    memos.latest = memo
   }
 }
 
@@ -180,12 +198,13 @@ export class OriginResolver {
     if (origin === undefined) return ABSENT
     if (origin.length > MAX_ORIGIN_LENGTH) return TOO_LONG
     const host = request.headers.host ?? ''
-    if (host.length > MAX_ORIGIN_LENGTH) return LONG_HOST
     const now = this.#clock.now()
     const allowed = this.#allowed.get(origin, host)
     if (allowed !== undefined && now < allowed.expires) return allowed.decision
     const refused = this.#refused.get(origin, host)
     if (refused !== undefined && now < refused.expires) return refused.decision
+    // Never memoized (the function is not called for it), so checked after the memos.
+    if (host.length > MAX_ORIGIN_LENGTH) return LONG_HOST
     // Only what a browser sends reaches the function (and the memos): the URL parser is asked here, off the warm path.
     if (!isSerializedHttpOrigin(origin)) return MALFORMED
     // Neither an Origin nor a Host can hold a line feed (Node refuses one in a header value), so the
