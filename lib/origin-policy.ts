@@ -22,7 +22,7 @@ export interface CorsVerdict {
   readonly answer?: CorsAnswer
   /** A refused Origin on any other request: the 403 to send unless refused origins are served here. */
   readonly refusal?: CorsAnswer
-  /** Headers to add to the response the handler produces (CORS grants), when there are any. */
+  /** Headers to add to the response the handler produces (CORS grants, and Vary for a dynamic allowlist), when there are any. */
   readonly headers?: HeaderMap
   /** Refused, yet served as if listed: `refusal: 'report-only'` (see `OriginPolicy.reports()`). */
   readonly reported?: true
@@ -115,6 +115,8 @@ export class OriginPolicy {
   readonly #anyMethod: boolean
   readonly #anyHeader: boolean
   readonly #grant: HeaderMap
+  /** The headers of a served request that is not a preflight: the grant, and `Vary` for a dynamic allowlist. */
+  readonly #requestGrant: HeaderMap
   readonly #preflightGranted: HeaderMap
   readonly #preflightGrantedPrivateNetwork: HeaderMap
   readonly #preflightDenied: HeaderMap
@@ -150,6 +152,10 @@ export class OriginPolicy {
     if (config.credentials) grant['access-control-allow-credentials'] = 'true'
     if (config.exposedHeaders.length > 0) grant['access-control-expose-headers'] = config.exposedHeaders.join(', ')
     this.#grant = Object.freeze(grant)
+    // Vary travels with the grant, so that a response gets all its CORS headers in one pass (a
+    // separate `setHeader` on the raw response sent every reply down Node's header-merging writeHead).
+    const varyHeader: HeaderMap = dynamic ? { vary: 'Origin' } : {}
+    this.#requestGrant = Object.freeze({ ...grant, ...varyHeader })
 
     const preflightVary = [...(dynamic ? ['Origin'] : []), 'Access-Control-Request-Method', 'Access-Control-Request-Headers',
       ...(config.privateNetwork ? ['Access-Control-Request-Private-Network'] : [])].join(', ')
@@ -173,12 +179,10 @@ export class OriginPolicy {
       preflight: refusalAnswer(preflightRefusalHeaders, REFUSED_BODY)
     })
     const absent = this.#matcher.decide(undefined)
-    this.#absent = Object.freeze(dynamic ? { decision: absent } : { decision: absent, headers: this.#grant })
+    this.#absent = Object.freeze({ decision: absent, headers: dynamic ? Object.freeze(varyHeader) : this.#grant })
     this.#servedGrants = new BoundedMap(config.decisionCacheSize)
     this.#anyGrants = config.allowlist.any ? new OriginGrants(this.#matcher.decide('*'), this.#grant) : undefined
-    for (const origin of config.allowlist.exact) {
-      this.#exactGrants.set(origin, new OriginGrants(this.#matcher.decide(origin), Object.freeze({ 'access-control-allow-origin': origin, ...this.#grant }), origin))
-    }
+    for (const origin of config.allowlist.exact) this.#exactGrants.set(origin, this.#originGrants(this.#matcher.decide(origin), origin))
     Object.freeze(this)
   }
 
@@ -221,9 +225,13 @@ export class OriginPolicy {
     const known = this.#anyGrants ?? this.#exactGrants.get(origin) ?? this.#servedGrants.get(origin)
     // An `origins` function may answer otherwise once its memo expires: a record serves its own answer only.
     if (known !== undefined && known.request.decision.allowed === decision.allowed) return known
-    const grants = new OriginGrants(decision, Object.freeze({ 'access-control-allow-origin': origin, ...this.#grant }), origin)
+    const grants = this.#originGrants(decision, origin)
     this.#servedGrants.set(origin, grants)
     return grants
+  }
+
+  #originGrants (decision: OriginDecision, origin: string): OriginGrants {
+    return new OriginGrants(decision, Object.freeze({ 'access-control-allow-origin': origin, ...this.#requestGrant }), origin)
   }
 
   /** Whether a refusal is served anyway, only reported: `refusal: 'report-only'` and a well-formed origin. */

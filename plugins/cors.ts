@@ -156,9 +156,6 @@ function enforcePolicy (fastify: FastifyInstance, routes: Routes): void {
   // It waits only for an `origins` function's lookup in progress; a static list decides synchronously.
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, next: HookHandlerDoneFunction) => {
     const route = corsOf(request)
-    // On the raw response too: a handler that calls reply.hijack() skips onSend and reply headers.
-    const vary = route.policy.vary
-    if (vary !== undefined) reply.raw.setHeader('vary', vary)
     const decision = route.policy.lookup(request.headers.origin, request.raw)
     if (!(decision instanceof Promise)) {
       enforce(request, reply, next, route, routeVerdict(route, request.method, request.headers, decision))

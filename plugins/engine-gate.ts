@@ -183,7 +183,7 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
         for (const listener of appListeners) listener.call(server, request, response)
         return
       }
-      if (policy.vary !== undefined) response.setHeader('vary', policy.vary)
+      // Every outcome's headers carry Vary (the answers above, the policy's grants and refusals).
       const outcome = decide(request, url, false)
       // While a lookup runs, the request's body waits in its stream, unread, for engine.io.
       if (outcome instanceof Promise) outcome.then((settled) => { serveRequest(request, response, settled) }).catch((error: unknown) => { failRequest(request, response, error) })

@@ -21,14 +21,15 @@ function grantHeaders (headers: Record<string, string>): string[] {
   return Object.keys(headers).filter((name) => name.startsWith('access-control-'))
 }
 
-t.test('a request without Origin gets no grant headers and no answer', async (t) => {
+t.test('a request without Origin gets no grant headers and no answer, only Vary', async (t) => {
   const verdict = policyOf().verdict('GET', {})
-  t.same(verdict, { decision: { allowed: false, reason: 'absent' } })
+  t.same(verdict, { decision: { allowed: false, reason: 'absent' }, headers: { vary: 'Origin' } })
 })
 
 t.test('an allowed simple request gets ACAO set to its origin', async (t) => {
   const verdict = policyOf().verdict('GET', { origin: APP })
-  t.same(verdict.headers, { 'access-control-allow-origin': APP })
+  // Vary with the grant: one pass of headers per response (see OriginPolicy's constructor).
+  t.same(verdict.headers, { 'access-control-allow-origin': APP, vary: 'Origin' })
   t.equal(verdict.answer, undefined)
   t.equal(verdict.refusal, undefined)
 })
@@ -62,7 +63,7 @@ t.test('a refused simple request gets a 403 that says only that it was refused, 
 t.test('OPTIONS without Access-Control-Request-Method is not a preflight', async (t) => {
   const verdict = policyOf().verdict('OPTIONS', { origin: APP })
   t.equal(verdict.answer, undefined)
-  t.same(verdict.headers, { 'access-control-allow-origin': APP })
+  t.same(verdict.headers, { 'access-control-allow-origin': APP, vary: 'Origin' })
 })
 
 t.test('another method with Access-Control-Request-Method is not a preflight', async (t) => {
