@@ -245,11 +245,12 @@ export class OriginPolicy {
    * original length beside it, in the log and as the rate limiter's key.
    */
   logRefusal (log: WarnLogger, origin: string | undefined, decision: OriginRefused, request: { method?: string, url?: string }): void {
-    const logged = loggedOrigin(origin)
     // Per reason alone for lookup failures (one cause; a flood must not pick the lines), else per origin
-    // and reason: a live update can refuse the same origin for another reason.
-    const suppressed = this.refusals.take(LOGGED_BY_REASON.has(decision.reason) ? decision.reason : `${decision.reason} ${logged.origin ?? ''}`)
+    // and reason; no key string is built per refusal.
+    const byReason = LOGGED_BY_REASON.has(decision.reason)
+    const suppressed = this.refusals.take(byReason ? decision.reason : origin === undefined ? '' : countedOrigin(origin), undefined, byReason ? '' : decision.reason)
     if (suppressed === undefined) return
+    const logged = loggedOrigin(origin)
     const reported = this.reports(decision)
     log.warn({ ...logged, reason: decision.reason, entry: decision.entry, detail: decision.detail, fix: REFUSAL_FIXES[decision.reason], method: request.method, url: request.url, suppressed, ...(reported ? { reportOnly: true } : {}) },
       reported ? `report-only, served: would refuse: ${describeDecision(origin, decision)}` : describeDecision(origin, decision))

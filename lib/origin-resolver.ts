@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { BoundedMap } from './bounded-map.js'
 import { closestName } from './closest-name.js'
+import { coarseNow } from './coarse-clock.js'
 import { CorsConfigError } from './errors.js'
 import { isSerializedHttpOrigin, MAX_ORIGIN_LENGTH, type OriginAllowed, type OriginDecision, type OriginRefused } from './origin-matcher.js'
 
@@ -57,24 +58,8 @@ export interface ResolverStats {
   readonly failures: number
 }
 
-/**
- * The time memo hits compare with, refreshed every `COARSE_CLOCK_MS`: `Date.now()` would cost more than
- * the rest of a hit, and a TTL needs no millisecond precision. One unref'd interval per process, started
- * by the first resolver on the real clock.
- */
-const COARSE_CLOCK_MS = 50
-let coarseNow = 0
-let coarseTicking = false
-
-function startCoarseClock (): void {
-  if (coarseTicking) return
-  coarseTicking = true
-  coarseNow = Date.now()
-  setInterval(() => { coarseNow = Date.now() }, COARSE_CLOCK_MS).unref()
-}
-
 const realClock: ResolverClock = Object.freeze({
-  now: () => coarseNow,
+  now: coarseNow,
   // unref: a lookup that never answers must not keep the process alive.
   setTimeout: (callback: () => void, ms: number) => setTimeout(callback, ms).unref(),
   clearTimeout: (handle: unknown) => { clearTimeout(handle as NodeJS.Timeout) }
@@ -175,7 +160,6 @@ export class OriginResolver {
     this.#resolve = resolve
     this.options = options
     this.#clock = clock
-    if (clock === realClock) startCoarseClock()
     this.#allowed = new PairMemo(options.max)
     this.#refused = new PairMemo(options.max)
   }

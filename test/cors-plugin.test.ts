@@ -1,4 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http'
+import { setTimeout } from 'node:timers/promises'
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyInstance, type LightMyRequestResponse, type onSendHookHandler } from 'fastify'
 import { corsPolicy } from '../plugins/cors.js'
@@ -54,12 +55,16 @@ function warnings (logs: LogLine[]): LogLine[] {
 }
 
 /** Replaces Date.now for one test, so refusal-log minutes can pass instantly. */
-function fakeClock (t: Test): { advance: (ms: number) => void } {
+/**
+ * Moves Date.now(); the refusal log reads it through a coarse clock (lib/coarse-clock.ts) that refreshes
+ * every 50 ms, so `advance` waits for that refresh.
+ */
+function fakeClock (t: Test): { advance: (ms: number) => Promise<void> } {
   const realNow = Date.now
   let now = realNow()
   Date.now = () => now
   t.teardown(() => { Date.now = realNow })
-  return { advance: (ms) => { now += ms } }
+  return { advance: async (ms) => { now += ms; await setTimeout(120) } }
 }
 
 t.test('allowed origin: ACAO is the request origin, exactly once', async (t) => {
@@ -460,7 +465,7 @@ t.test('a refusal is logged once per origin per minute', async (t) => {
   t.equal(warnings(logs).length, 1, 'three refusals, one line')
   await app.inject({ method: 'GET', url: '/data', headers: { origin: 'https://other.example' } })
   t.equal(warnings(logs).length, 2, 'another origin gets its own line')
-  clock.advance(60_000)
+  await clock.advance(60_000)
   await app.inject({ method: 'GET', url: '/data', headers: { origin: EVIL } })
   t.equal(warnings(logs).length, 3, 'a minute later the origin is logged again')
   t.match(warnings(logs)[2], { origin: EVIL })

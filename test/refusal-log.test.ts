@@ -19,6 +19,20 @@ t.test('the same origin is logged again once a minute has passed', async (t) => 
   t.equal(log.take('https://evil.example', 1000 + MINUTE), 0)
 })
 
+t.test('the same origin refused for another reason within the minute gets a line of its own', async (t) => {
+  const log = new RefusalLog()
+  t.equal(log.take('https://evil.example', 1000, 'not-listed'), 0)
+  t.equal(log.take('https://evil.example', 1001, 'not-listed'), undefined)
+  t.equal(log.take('https://evil.example', 1002, 'port-differs'), 1, 'a live update changed why it is refused')
+  t.equal(log.take('https://evil.example', 1003, 'port-differs'), undefined)
+})
+
+t.test('without a clock, it reads the coarse one: one line, then suppressed', async (t) => {
+  const log = new RefusalLog()
+  t.equal(log.take('https://evil.example'), 0)
+  t.equal(log.take('https://evil.example'), undefined)
+})
+
 t.test('other origins are logged independently', async (t) => {
   const log = new RefusalLog()
   log.take('https://evil.example', 1000)
