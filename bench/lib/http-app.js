@@ -7,11 +7,25 @@
 //   hook-403          no CORS library: a bare onRequest hook that answers a request whose
 //                     Origin is not ALLOWED_ORIGIN with a constant 403 JSON body (the floor
 //                     for refusing in onRequest instead of serving the route)
+//   hook-grant        no CORS library: a bare onRequest hook that adds the four headers the plugin
+//                     sends on an allowed GET (the floor for any CORS layer sending them)
+//   hook-preflight    no CORS library: a bare onRequest hook that answers every OPTIONS with 204 and
+//                     the six headers of the plugin's granted preflight (the floor for answering it)
 import Fastify from 'fastify'
 import cors from '@fastify/cors'
 import { loadPlugin, exactList, ALLOWED_ORIGIN, REFUSED_ORIGIN } from './plugin.js'
 
 export const EXPOSED_HEADER = 'x-request-id'
+// What corsPolicy sends for the 'plugin' variant's configuration, written out for the floor variants.
+const GRANT = Object.freeze({ 'access-control-allow-origin': ALLOWED_ORIGIN, 'access-control-allow-credentials': 'true', 'access-control-expose-headers': EXPOSED_HEADER, vary: 'Origin' })
+const PREFLIGHT = Object.freeze({
+  'access-control-allow-origin': ALLOWED_ORIGIN,
+  'access-control-allow-credentials': 'true',
+  vary: 'Origin, Access-Control-Request-Method, Access-Control-Request-Headers',
+  'access-control-allow-methods': 'GET, HEAD, PUT, PATCH, POST, DELETE',
+  'access-control-allow-headers': 'Content-Type, Authorization',
+  'access-control-max-age': '600'
+})
 
 export async function buildHttpApp (variant) {
   // Every variant loads the library (registered only by the plugin variants): how much code a
@@ -47,6 +61,18 @@ export async function buildHttpApp (variant) {
       })
       break
     }
+    case 'hook-grant':
+      app.addHook('onRequest', (request, reply, next) => {
+        reply.headers(GRANT)
+        next()
+      })
+      break
+    case 'hook-preflight':
+      app.addHook('onRequest', (request, reply, next) => {
+        if (request.method !== 'OPTIONS') return next()
+        reply.code(204).headers(PREFLIGHT).send('')
+      })
+      break
     default:
       throw new Error(`unknown variant ${variant}`)
   }
