@@ -51,20 +51,32 @@ export function rawHttpResponse (answer: HttpAnswer): string {
 
 /** Something that says when it is gone: an engine.io session, or a raw socket. */
 export interface Closable {
-  once: (event: 'close', listener: () => void) => unknown
+  on: (event: 'close', listener: () => void) => unknown
 }
 
 /** The open members of a set of closables, and a way to wait (up to a deadline) until none is left. */
 export class OpenSet<T extends Closable> {
   readonly #open = new Set<T>()
   #onEmpty: (() => void) | undefined
+  /**
+   * One listener for every member (an EventEmitter calls it with the member as `this`), added with
+   * `on`: each member closes once, and neither a closure nor `once`'s wrapper is kept per member
+   * (about 200 bytes of every idle connection).
+   */
+  readonly #onClose = this.#closeListener()
 
   add (item: T): void {
     this.#open.add(item)
-    item.once('close', () => {
-      this.#open.delete(item)
-      if (this.#open.size === 0) this.#onEmpty?.()
-    })
+    item.on('close', this.#onClose)
+  }
+
+  #closeListener (): (this: T) => void {
+    const open = this.#open
+    const emptied = (): void => { if (open.size === 0) this.#onEmpty?.() }
+    return function (this: T) {
+      open.delete(this)
+      emptied()
+    }
   }
 
   /** The members still open, as a snapshot. */

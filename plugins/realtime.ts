@@ -95,16 +95,23 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
   fastify.decorate('dashboard', topics.dashboard)
   const inMemory: RealtimeHealth = Object.freeze({ status: 'ok', adapter: 'in-memory' })
   fastify.decorate('realtimeHealth', () => link?.health() ?? inMemory)
-  const sessions = new OpenSet<EngineSession>()
   /** Transports of closed sessions whose close still waits for a poll (see `pendingClose`). */
   const closingTransports = new OpenSet<EngineTransport>()
-  // One listener for every session (EventEmitter passes the session as `this`), not a closure each.
+  // Listeners shared by every session (EventEmitter passes the session as `this`), not a closure each.
   function keepClosingTransport (this: EngineSession): void {
     if (pendingClose(this.transport) !== undefined) closingTransports.add(this.transport)
   }
+  function stopWatchingClose (this: EngineSession): void {
+    this.off('close', keepClosingTransport)
+    this.off('upgrade', stopWatchingClose)
+  }
   engine.on('connection', (session: EngineSession) => {
-    sessions.add(session)
-    session.once('close', keepClosingTransport)
+    // Only a polling transport's close can wait for a poll (see `pendingClose`): a WebSocket session,
+    // and a polling one once upgraded, is not watched. A listener more on each idle session would grow
+    // its `close` listener array (about 150 bytes a socket, bench/ "memory per idle socket").
+    if (session.transport.name !== 'polling') return
+    session.on('close', keepClosingTransport)
+    session.on('upgrade', stopWatchingClose)
   })
   fastify.addHook('preClose', async () => {
     // Tell every socket (DISCONNECT packet) and let the clients close their connections, then cut the rest.
@@ -116,6 +123,10 @@ const realtimePlugin: FastifyPluginAsync<RealtimeOptions> = async (fastify, opti
     const deadline = Date.now() + shutdownGraceMs
     // `.local`: through a cluster adapter, `disconnectSockets()` would disconnect the clients of every
     // node (socket.io-adapter `dist/cluster-adapter.js` `disconnectSockets()` publishes it).
+    // The open sessions, tracked from now on only: engine.io keeps them anyway (`clients`, public in its
+    // README, protected in its types), and a set of our own would cost every idle connection an entry.
+    const sessions = new OpenSet<EngineSession>()
+    for (const session of Object.values((engine as unknown as { clients: Record<string, EngineSession> }).clients)) sessions.add(session)
     for (const namespace of io._nsps.values()) namespace.local.disconnectSockets()
     await sessions.drained(deadline)
     engine.close()

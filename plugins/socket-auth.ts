@@ -23,8 +23,6 @@ interface NamespaceInternals {
 
 /** What one engine.io connection has cost so far; it lives as long as the connection. */
 interface ConnectionState {
-  /** Parsed and unsigned once: every CONNECT of the connection carries the same handshake. */
-  cookies?: Pick<SocketHandshake, 'cookies' | 'signedCookies'>
   /** Namespace sockets created and not yet removed (connected, or still in the middlewares). */
   sockets: number
   /** CONNECTs refused for going over `maxNamespacesPerConnection`. */
@@ -73,9 +71,8 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
 
   const handshakeOf = (client: Client, auth: Record<string, unknown>, namespace: string): SocketHandshake => {
     const { headers } = client.request
-    const state = stateOf(client.conn)
-    state.cookies ??= parseCookies(cookies(), headers.cookie)
-    return { headers, ...state.cookies, auth, address: client.conn.remoteAddress, namespace }
+    // Parsed per CONNECT (one or two per connection), not kept: an idle connection holds no cookie objects.
+    return { headers, ...parseCookies(cookies(), headers.cookie), auth, address: client.conn.remoteAddress, namespace }
   }
 
   const toUser = (value: unknown): SocketUser | undefined => {
@@ -177,9 +174,13 @@ async function restoreSession (namespace: RealtimeNamespace, pid: string, offset
   }
 }
 
+type HandshakeCookies = Pick<SocketHandshake, 'cookies' | 'signedCookies'>
+const NO_COOKIES: HandshakeCookies = Object.freeze({ cookies: Object.freeze({}), signedCookies: Object.freeze({}) })
+
 /** All cookies of a handshake, and those whose signature is valid, unsigned. */
-function parseCookies (reader: CookieReader, header: string | undefined): Pick<SocketHandshake, 'cookies' | 'signedCookies'> {
-  const cookies = header === undefined ? {} : reader.parse(header)
+function parseCookies (reader: CookieReader, header: string | undefined): HandshakeCookies {
+  if (header === undefined) return NO_COOKIES
+  const cookies = reader.parse(header)
   const signedCookies: Record<string, string> = {}
   if (reader.unsign !== undefined) {
     for (const [name, value] of Object.entries(cookies)) {
@@ -187,7 +188,7 @@ function parseCookies (reader: CookieReader, header: string | undefined): Pick<S
       if (unsigned.valid && unsigned.value !== null) signedCookies[name] = unsigned.value
     }
   }
-  // Shared by every CONNECT of the connection: no `authenticate` may change what the next one sees.
+  // Frozen: no `authenticate` may change what another CONNECT sees.
   return { cookies: Object.freeze(cookies), signedCookies: Object.freeze(signedCookies) }
 }
 
