@@ -47,7 +47,9 @@ async function fanoutFor (ctx, n, quick) {
   const mode = Object.fromEntries(variants.map((v) => [v, v === 'ws' ? 'ws' : sio]))
   const burstEvents = Math.max(10, Math.round((quick ? 100_000 : 300_000) / n))
   const burstRounds = quick ? 2 : 5
-  const pacedRate = 20
+  // The same 20,000 deliveries/s at every size (20 events/s to 1,000 clients, 4/s to 5,000): 20/s to
+  // 5,000 clients was 100,000 deliveries/s, this machine's burst ceiling, so it measured a backlog.
+  const pacedRate = Math.round(20_000 / n)
   const pacedSeconds = quick ? 2 : 5
   const pacedRounds = quick ? 1 : 3
   const procs = {}
