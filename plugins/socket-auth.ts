@@ -21,8 +21,14 @@ interface NamespaceInternals {
   _remove: (socket: RealtimeSocket) => void
 }
 
+type HandshakeCookies = Pick<SocketHandshake, 'cookies' | 'signedCookies'>
+/** A handshake without a Cookie header: one shared frozen answer, so that such a connection keeps no cookie objects. */
+const NO_COOKIES: HandshakeCookies = Object.freeze({ cookies: Object.freeze({}), signedCookies: Object.freeze({}) })
+
 /** What one engine.io connection has cost so far; it lives as long as the connection. */
 interface ConnectionState {
+  /** Parsed and unsigned once: every CONNECT of the connection carries the same handshake. */
+  cookies?: HandshakeCookies
   /** Namespace sockets created and not yet removed (connected, or still in the middlewares). */
   sockets: number
   /** CONNECTs refused for going over `maxNamespacesPerConnection`. */
@@ -71,8 +77,9 @@ export function socketGuard (fastify: FastifyInstance, options: SocketGuardOptio
 
   const handshakeOf = (client: Client, auth: Record<string, unknown>, namespace: string): SocketHandshake => {
     const { headers } = client.request
-    // Parsed per CONNECT (one or two per connection), not kept: an idle connection holds no cookie objects.
-    return { headers, ...parseCookies(cookies(), headers.cookie), auth, address: client.conn.remoteAddress, namespace }
+    const state = stateOf(client.conn)
+    state.cookies ??= parseCookies(cookies(), headers.cookie)
+    return { headers, ...state.cookies, auth, address: client.conn.remoteAddress, namespace }
   }
 
   const toUser = (value: unknown): SocketUser | undefined => {
@@ -174,9 +181,6 @@ async function restoreSession (namespace: RealtimeNamespace, pid: string, offset
   }
 }
 
-type HandshakeCookies = Pick<SocketHandshake, 'cookies' | 'signedCookies'>
-const NO_COOKIES: HandshakeCookies = Object.freeze({ cookies: Object.freeze({}), signedCookies: Object.freeze({}) })
-
 /** All cookies of a handshake, and those whose signature is valid, unsigned. */
 function parseCookies (reader: CookieReader, header: string | undefined): HandshakeCookies {
   if (header === undefined) return NO_COOKIES
@@ -188,7 +192,7 @@ function parseCookies (reader: CookieReader, header: string | undefined): Handsh
       if (unsigned.valid && unsigned.value !== null) signedCookies[name] = unsigned.value
     }
   }
-  // Frozen: no `authenticate` may change what another CONNECT sees.
+  // Shared by every CONNECT of the connection: no `authenticate` may change what the next one sees.
   return { cookies: Object.freeze(cookies), signedCookies: Object.freeze(signedCookies) }
 }
 
