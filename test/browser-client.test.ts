@@ -2,7 +2,7 @@ import t from 'tap'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { CHROMIUM_PATH, chromiumSkipReason, launchChromium } from './browser/chromium.js'
 import { clientPage, stepResults } from './browser/client-page.js'
-import { startPageServer } from './browser/page-server.js'
+import { pageOrigins } from './browser/page-server.js'
 import type {} from '../index.js'
 import { startApp, within, type TestLike } from './helpers/realtime.js'
 
@@ -16,11 +16,9 @@ const skipReason = chromiumSkipReason(CHROMIUM_PATH, process.env)
 if (skipReason !== undefined) console.error(skipReason)
 
 t.test('fastify-cors-io/client in Chromium: every status and the diagnose report', { skip: skipReason ?? false }, async (t) => {
-  const pages = await startPageServer()
-  t.teardown(pages.close)
   // One page server under two origins: localhost is allowed, 127.0.0.1 is not.
-  const allowed = `http://localhost:${pages.port}`
-  const refused = `http://127.0.0.1:${pages.port}`
+  const pages = await pageOrigins(t)
+  const { allowed, refused } = pages
   const browser: Browser = await launchChromium()
   t.teardown(() => browser.close())
 

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import type { Browser } from 'puppeteer-core'
 import { clientPage, engineStatusTests, type EvaluatingPage } from './browser/client-page.js'
 import { FIREFOX_PATH, firefoxSkipReason, launchFirefox } from './browser/firefox.js'
-import { startPageServer } from './browser/page-server.js'
+import { pageOrigins } from './browser/page-server.js'
 import { startApp, within } from './helpers/realtime.js'
 
 t.test('the CI rule: a missing Firefox fails on CI and skips loudly elsewhere', async (t) => {
@@ -14,10 +14,7 @@ const skipReason = firefoxSkipReason(FIREFOX_PATH, process.env)
 if (skipReason !== undefined) console.error(skipReason)
 
 t.test('fastify-cors-io/client in Firefox: connected, refused, unauthorized, and their reports', { skip: skipReason ?? false }, async (t) => {
-  const pages = await startPageServer()
-  t.teardown(pages.close)
-  const allowed = `http://localhost:${pages.port}`
-  const refused = `http://127.0.0.1:${pages.port}`
+  const { allowed, refused, port } = await pageOrigins(t)
   const browser: Browser = await within(launchFirefox(), 'Firefox to start', 60_000)
   t.teardown(() => browser.close())
 
@@ -30,5 +27,5 @@ t.test('fastify-cors-io/client in Firefox: connected, refused, unauthorized, and
     return await clientPage(page as unknown as EvaluatingPage, origin, socket)
   }
 
-  engineStatusTests(t, open, allowed, refused, pages.port)
+  engineStatusTests(t, open, allowed, refused, port)
 })

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { clientPage, engineStatusTests } from './browser/client-page.js'
-import { startPageServer } from './browser/page-server.js'
+import { pageOrigins } from './browser/page-server.js'
 import { evaluatingPage, launchWebKit, MINIBROWSER_PATH, WEBKIT_DRIVER_PATH, webkitSkipReason, XVFB_PATH } from './browser/webkit.js'
 import { startApp, within } from './helpers/realtime.js'
 
@@ -13,10 +13,7 @@ const skipReason = webkitSkipReason([WEBKIT_DRIVER_PATH, MINIBROWSER_PATH, XVFB_
 if (skipReason !== undefined) console.error(skipReason)
 
 t.test('fastify-cors-io/client in WebKit: connected, refused, unauthorized, and their reports', { skip: skipReason ?? false }, async (t) => {
-  const pages = await startPageServer()
-  t.teardown(pages.close)
-  const allowed = `http://localhost:${pages.port}`
-  const refused = `http://127.0.0.1:${pages.port}`
+  const { allowed, refused, port } = await pageOrigins(t)
   // One session for the file; each test loads a fresh page (a navigation drops the previous page's sockets).
   const webkit = await within(launchWebKit(), 'WebKit to start', 60_000)
   t.teardown(webkit.close)
@@ -28,5 +25,5 @@ t.test('fastify-cors-io/client in WebKit: connected, refused, unauthorized, and 
     return await clientPage(page, origin, socket)
   }
 
-  engineStatusTests(t, open, allowed, refused, pages.port)
+  engineStatusTests(t, open, allowed, refused, port)
 })

@@ -26,6 +26,14 @@ function dashboardClient (t: TestLike, app: RealtimeApp, token = 'admin-token'):
 }
 
 /** Collects the `cluster:event` numbers a client gets. */
+/** Nodes a and b on `cluster`, a dashboard connected to each, and what each receives of `bus:event`. */
+async function twoNodes (t: TestLike, cluster: MemoryCluster): Promise<{ a: RealtimeApp, onA: ClientSocket, onB: ClientSocket, gotA: number[], gotB: number[] }> {
+  const [a, b] = [await node(t, cluster, 'a'), await node(t, cluster, 'b')]
+  const onA = await connected(dashboardClient(t, a))
+  const onB = await connected(dashboardClient(t, b))
+  return { a, onA, onB, gotA: received(onA), gotB: received(onB) }
+}
+
 function received (socket: ClientSocket): number[] {
   const got: number[] = []
   socket.on('bus:event', ({ n }: { n: number }) => { got.push(n) })
@@ -39,10 +47,7 @@ async function sentinel (socket: ClientSocket, what: string): Promise<void> {
 
 t.test('a broadcast from one node reaches the dashboards of every node exactly once', async (t) => {
   const cluster = new MemoryCluster()
-  const [a, b] = [await node(t, cluster, 'a'), await node(t, cluster, 'b')]
-  const onA = await connected(dashboardClient(t, a))
-  const onB = await connected(dashboardClient(t, b))
-  const [gotA, gotB] = [received(onA), received(onB)]
+  const { a, onA, onB, gotA, gotB } = await twoNodes(t, cluster)
   const sentinels = Promise.all([sentinel(onA, 'the sentinel on A'), sentinel(onB, 'the sentinel on B')])
   a.app.dashboard.broadcast('bus:event', { n: 1 })
   a.app.dashboard.toUser('u-admin').emit('bus:event', { n: 2 })
@@ -55,10 +60,7 @@ t.test('a broadcast from one node reaches the dashboards of every node exactly o
 
 t.test('while the adapter is disconnected a node serves its own clients at once, queues nothing, logs once, and resumes', async (t) => {
   const cluster = new MemoryCluster()
-  const [a, b] = [await node(t, cluster, 'a'), await node(t, cluster, 'b')]
-  const onA = await connected(dashboardClient(t, a))
-  const onB = await connected(dashboardClient(t, b))
-  const [gotA, gotB] = [received(onA), received(onB)]
+  const { a, onA, onB, gotA, gotB } = await twoNodes(t, cluster)
 
   cluster.up = false
   const sentinelOnA = sentinel(onA, 'the sentinel on A during the outage')

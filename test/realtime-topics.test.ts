@@ -16,6 +16,15 @@ declare module '../index.js' {
 
 const admin = (extra: ClientOptions = {}): ClientOptions => ({ extraHeaders: { origin: ALLOWED }, auth: { token: 'admin-token' }, ...extra })
 
+/** Connects `late` (made with `autoConnect: false` and its collectors attached) and waits for a sentinel broadcast after its connect. */
+async function joinLate (app: { dashboard: { broadcast: (event: 'test:sentinel', payload: string) => void } }, late: ReturnType<typeof client>): Promise<void> {
+  const ended = sentinel(late)
+  late.connect()
+  await connected(late)
+  app.dashboard.broadcast('test:sentinel', 'end')
+  await ended
+}
+
 t.test('a burst of publishes reaches each client as its first and its latest value, on both transports', async (t) => {
   const { origin, app } = await startApp(t)
   const sockets = [
@@ -43,11 +52,7 @@ t.test('a dashboard that connects gets the current value of every topic at once,
   const cpu = collect<number>(late, 'test:cpu')
   const mem = collect<DashboardEvents['test:mem']>(late, 'test:mem')
   const backlog = collect<Alert[]>(late, DASHBOARD_EVENTS.alerts)
-  const ended = sentinel(late)
-  late.connect()
-  await connected(late)
-  app.dashboard.broadcast('test:sentinel', 'end')
-  await ended
+  await joinLate(app, late)
   t.same(cpu.slice(0, 1), [2], 'the current value first, not the one sent to no-one earlier')
   t.same(mem, [{ used: 5 }])
   t.same(backlog, [alerts.slice(1)], 'the latest alertBacklog alerts, oldest first')
@@ -174,10 +179,6 @@ t.test('with alertBacklog 0 a new dashboard gets no backlog, while alerts still 
   t.match(await pushed, { message: 'deployed' })
   const late = client(t, `${origin}/admin`, admin({ autoConnect: false }))
   const backlog = collect<Alert[]>(late, DASHBOARD_EVENTS.alerts)
-  const ended = sentinel(late)
-  late.connect()
-  await connected(late)
-  app.dashboard.broadcast('test:sentinel', 'end')
-  await ended
+  await joinLate(app, late)
   t.same(backlog, [], 'no backlog event before the sentinel')
 })

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
 
 declare global {
   interface Window {
@@ -65,4 +66,14 @@ export async function startPageServer (): Promise<PageServer> {
       await once(server, 'close')
     }
   }
+}
+
+/**
+ * A page server closed with the test, and its two origins: `allowed` (http://localhost:PORT, which the
+ * browser tests list) and `refused` (http://127.0.0.1:PORT, another site).
+ */
+export async function pageOrigins (t: Test): Promise<{ port: number, allowed: string, refused: string }> {
+  const pages = await startPageServer()
+  t.teardown(pages.close)
+  return { port: pages.port, allowed: `http://localhost:${pages.port}`, refused: `http://127.0.0.1:${pages.port}` }
 }
