@@ -42,10 +42,27 @@ async function load (agent, port, { method = 'GET', headers = {}, url = '/hello'
 const SETTLED_SPREAD = 0.02
 const SETTLED_WINDOWS = 3
 
-function windowCount (file, n) {
-  const summary = /^summary: (\d+)$/m.exec(readFileSync(file, 'utf8'))
+function windowCount (text, file, n) {
+  const summary = /^summary: (\d+)$/m.exec(text)
   if (!summary) throw new Error(`no callgrind summary in ${file}`)
   return Number(summary[1]) / n
+}
+
+/**
+ * A slow state of Node itself, not of any variant: `process.nextTick` builds its tick object as a
+ * literal with two computed (symbol) keys (node's lib/internal/process/task_queues.js), and in some
+ * processes V8's feedback for that literal goes megamorphic, after which every tick object is built
+ * by V8's runtime (`Runtime_DefineKeyedOwnPropertyInLiteral`, 27 calls and about 35k instructions
+ * a GET here, from the first window on, in about 1 of 8 processes of any variant). It is read from
+ * the window's call counts: none in the usual state.
+ */
+function slowTickCalls (text) {
+  const named = /^c?fn=\((\d+)\) v8::internal::Runtime_DefineKeyedOwnPropertyInLiteral\(/m.exec(text)
+  if (!named) return 0
+  const call = new RegExp(`^cfn=\\(${named[1]}\\).*\ncalls=(\\d+)`, 'gm')
+  let calls = 0
+  for (const m of text.matchAll(call)) calls += Number(m[1])
+  return calls
 }
 
 /**
@@ -58,8 +75,8 @@ function windowCount (file, n) {
  * the same server), so a fixed window measured that transient, not the steady state a server runs in.
  * The figure is the mean of the settled windows; `spread` is their (max − min) / mean.
  */
-async function countRun (dir, variant, scenario, { warm, size, maxWindows }) {
-  const out = path.join(dir, `${variant}-${scenarios.indexOf(scenario)}.callgrind`)
+async function countRun (dir, variant, scenario, { warm, size, maxWindows }, attempt) {
+  const out = path.join(dir, `${variant}-${scenarios.indexOf(scenario)}-${attempt}.callgrind`)
   const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--dump-before=uv_os_gethostname', `--callgrind-out-file=${out}`,
     process.execPath, path.join(benchDir, 'servers', 'http-counted.js'), variant], { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -79,10 +96,14 @@ async function countRun (dir, variant, scenario, { warm, size, maxWindows }) {
   await load(agent, port, { url: '/__checkpoint' }, 1)
   const windows = []
   let settled
+  let slowTicks = 0
   while (settled === undefined && windows.length < maxWindows) {
     await load(agent, port, scenario, size)
     await load(agent, port, { url: '/__checkpoint' }, 1)
-    windows.push(windowCount(`${out}.${windows.length + 2}`, size))
+    const file = `${out}.${windows.length + 2}`
+    const text = readFileSync(file, 'utf8')
+    windows.push(windowCount(text, file, size))
+    slowTicks = slowTickCalls(text) / size
     const last = windows.slice(-SETTLED_WINDOWS)
     const mean = last.reduce((a, b) => a + b, 0) / last.length
     if (last.length === SETTLED_WINDOWS && last.every((count) => Math.abs(count - mean) <= SETTLED_SPREAD * mean)) settled = mean
@@ -93,7 +114,21 @@ async function countRun (dir, variant, scenario, { warm, size, maxWindows }) {
   if (code !== 0) throw new Error(`${variant}: exited with code ${code}`)
   const last = windows.slice(-SETTLED_WINDOWS)
   const mean = last.reduce((a, b) => a + b, 0) / last.length
-  return { perRequest: mean, spread: (Math.max(...last) - Math.min(...last)) / mean, settled: settled !== undefined, windows }
+  return { perRequest: mean, spread: (Math.max(...last) - Math.min(...last)) / mean, settled: settled !== undefined, windows, slowTicks }
+}
+
+/** A count in Node's slow tick state is counted again in a fresh process, once. */
+async function countSteady (dir, run, plan) {
+  const first = await countRun(dir, run.variant, run.scenario, plan, 1)
+  if (first.slowTicks < 1) return { ...run, ...first }
+  return { ...run, ...(await countRun(dir, run.variant, run.scenario, plan, 2)), slowFirst: first.perRequest }
+}
+
+const SLOW_TICK_STATE = 'Node\'s slow tick state (tick objects built by V8\'s runtime)'
+
+function slowTickNote (count) {
+  if (count.slowTicks >= 1) return `; ${count.variant} in ${SLOW_TICK_STATE} in two processes`
+  return count.slowFirst === undefined ? '' : `; ${count.variant} counted in a second process (the first, ${(count.slowFirst / 1000).toFixed(1)}k, was in ${SLOW_TICK_STATE})`
 }
 
 export async function instructionsSuite (ctx) {
@@ -108,7 +143,7 @@ export async function instructionsSuite (ctx) {
     const counts = []
     // Two servers at a time, one per core: the counts do not depend on what runs beside them.
     for (let i = 0; i < runs.length; i += 2) {
-      counts.push(...(await Promise.all(runs.slice(i, i + 2).map(async (run) => ({ ...run, ...(await countRun(dir, run.variant, run.scenario, plan)) })))))
+      counts.push(...(await Promise.all(runs.slice(i, i + 2).map((run) => countSteady(dir, run, plan)))))
     }
     for (const scenario of scenarios) {
       const measured = Object.fromEntries(counts.filter((c) => c.scenario === scenario).map((c) => [c.variant, c]))
@@ -119,10 +154,11 @@ export async function instructionsSuite (ctx) {
         const baseline = measured[base]
         const ratio = plugin.perRequest / baseline.perRequest
         const unsettled = [plugin, baseline].filter((c) => !c.settled).length > 0
-        const status = unsettled ? (quick ? 'INFO' : 'INVALID') : ratio <= target ? 'PASS' : 'MISS'
+        const slow = [plugin, baseline].filter((c) => c.slowTicks >= 1).length > 0
+        const status = unsettled ? (quick ? 'INFO' : 'INVALID') : slow ? 'INVALID' : ratio <= target ? 'PASS' : 'MISS'
         const floor = measured[scenario.floor]
         const floorNote = floor === undefined ? '' : `; floor (${label[scenario.floor]}) ${(floor.perRequest / 1000).toFixed(1)}k = ${(floor.perRequest / baseline.perRequest).toFixed(2)}x`
-        const note = `spread ${(plugin.spread * 100).toFixed(1)} % / ${(baseline.spread * 100).toFixed(1)} % over the last ${SETTLED_WINDOWS} windows of ${plan.size}${floorNote}${unsettled ? '; not settled within 2 %' : ''}`
+        const note = `spread ${(plugin.spread * 100).toFixed(1)} % / ${(baseline.spread * 100).toFixed(1)} % over the last ${SETTLED_WINDOWS} windows of ${plan.size}${floorNote}${unsettled ? '; not settled within 2 %' : ''}${[plugin, baseline].map(slowTickNote).join('')}`
         rows.push(plainRow({ name: scenario.name, variant: 'plugin', metric: 'instructions/req', unit: '', value: plugin.perRequest, baseLabel: label[base], base: baseline.perRequest, target: `<= ${target.toFixed(2)}x`, status, note }))
       }
     }
