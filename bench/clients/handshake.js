@@ -1,13 +1,19 @@
-// Socket.IO handshake load generator: the real socket.io-client, `concurrency`
-// connections in flight; each one connects to the namespace, then disconnects,
-// and a new one starts. Counts completed handshakes per second.
+// Socket.IO handshake load generator: `concurrency` connections in flight; each one connects to the
+// namespace, then disconnects, and a new one starts. Counts completed handshakes per second.
+// Clients:
+//   sio  the real socket.io-client (every transport list; polling then upgrade needs it)
+//   eio  a `ws` socket speaking the Engine.IO v4 / Socket.IO v5 wire protocol over the websocket
+//        transport (open -> CONNECT to the namespace -> its answer -> DISCONNECT and a close frame),
+//        which a socket.io server cannot tell from socket.io-client's: about a third of its client
+//        CPU, so the load generator's one core keeps up with the server (see clients/sockets.js)
+import WebSocket from 'ws'
 import { io } from 'socket.io-client'
 import { serve, cpuMeter } from '../lib/proc.js'
 import { LatencyHistogram } from '../lib/stats.js'
 
 const hist = new LatencyHistogram(10_000)
 
-function one ({ url, ns, origin, transports }) {
+function sioHandshake ({ url, ns, origin, transports }) {
   return new Promise((resolve) => {
     const t0 = performance.now()
     const s = io(url + ns, { forceNew: true, reconnection: false, transports, extraHeaders: origin ? { origin } : {}, timeout: 10_000 })
@@ -23,7 +29,38 @@ function one ({ url, ns, origin, transports }) {
   })
 }
 
-async function run ({ url, ns = '/admin', origin, duration = 1, concurrency = 10, transports = ['polling', 'websocket'] }) {
+function eioHandshake ({ url, ns, origin }) {
+  return new Promise((resolve) => {
+    const t0 = performance.now()
+    const ws = new WebSocket(`${url}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false, handshakeTimeout: 10_000, ...(origin ? { origin } : {}) })
+    let settled = false
+    const settle = (result) => {
+      if (settled) return
+      settled = true
+      resolve(result)
+    }
+    ws.on('error', (err) => settle({ ok: false, error: err.message }))
+    ws.on('close', () => settle({ ok: false, error: 'closed before the namespace answered' }))
+    ws.on('unexpected-response', (_req, res) => { ws.terminate(); settle({ ok: false, error: `HTTP ${res.statusCode}` }) })
+    ws.on('message', (data) => {
+      if (data[0] === 0x30) { ws.send(`40${ns},`); return } // '0' engine.io open -> CONNECT to the namespace
+      const text = data.toString('latin1')
+      if (text.startsWith(`40${ns},`)) { // the namespace's CONNECT: connected
+        const ms = performance.now() - t0
+        ws.send(`41${ns},`) // DISCONNECT, as socket.io-client's disconnect() sends it, then the close frame
+        ws.close()
+        settle({ ok: true, ms })
+      } else if (text.startsWith(`44${ns},`)) {
+        ws.close()
+        settle({ ok: false, error: `connect_error ${text.slice(0, 200)}` })
+      }
+    })
+  })
+}
+
+async function run ({ url, ns = '/admin', origin, duration = 1, concurrency = 10, transports = ['polling', 'websocket'], client = 'sio' }) {
+  if (client === 'eio' && (transports.length !== 1 || transports[0] !== 'websocket')) throw new Error('the eio client speaks the websocket transport only')
+  const one = client === 'eio' ? eioHandshake : sioHandshake
   hist.reset()
   const meter = cpuMeter()
   const t0 = performance.now()

@@ -1,6 +1,8 @@
 // Item 4: Socket.IO handshakes per second, this plugin (origin check on every
 // engine.io request and upgrade, authenticate + isAdmin middlewares) vs a plain
-// socket.io server on the same Fastify. Real socket.io-client, namespace /admin.
+// socket.io server on the same Fastify, namespace /admin. Polling then upgrade: the real
+// socket.io-client; WebSocket only: the wire-protocol client (bench/clients/handshake.js), with
+// which one load-generator core keeps up with the server.
 import { spawnNode } from '../lib/proc.js'
 import { compareRow, skipRow } from '../lib/report.js'
 import { ALLOWED_ORIGIN } from '../lib/plugin.js'
@@ -11,6 +13,7 @@ export async function handshakeSuite (ctx) {
   const { quick, pluginReason } = ctx
   const variants = ['plain', ...(pluginReason ? [] : ['plugin'])]
   const transportsList = quick ? [['polling', 'websocket']] : [['polling', 'websocket'], ['websocket']]
+  const clientOf = (transports) => transports.length === 1 && transports[0] === 'websocket' ? 'eio' : 'sio'
   const duration = quick ? 1.5 : 4
   const rounds = quick ? 2 : 5
   const concurrency = 10
@@ -26,7 +29,7 @@ export async function handshakeSuite (ctx) {
       const name = `4 handshakes (${transports.join('->')})`
       const run = async (v, d) => {
         await servers[v].call('cpuStart')
-        const r = await client.call('run', { url: `http://127.0.0.1:${ports[v]}`, origin: ALLOWED_ORIGIN, duration: d, concurrency, transports })
+        const r = await client.call('run', { url: `http://127.0.0.1:${ports[v]}`, origin: ALLOWED_ORIGIN, duration: d, concurrency, transports, client: clientOf(transports) })
         r.serverCpu = await servers[v].call('cpuStop')
         if (r.failed) throw new Error(`${v}: ${r.failed} handshakes failed (${r.lastError})`)
         return r
