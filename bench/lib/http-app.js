@@ -14,6 +14,7 @@
 import Fastify from 'fastify'
 import cors from '@fastify/cors'
 import { loadPlugin, exactList, ALLOWED_ORIGIN, REFUSED_ORIGIN } from './plugin.js'
+import { warmNextTick } from './proc.js'
 
 export const EXPOSED_HEADER = 'x-request-id'
 // What corsPolicy sends for the 'plugin' variant's configuration, written out for the floor variants.
@@ -28,6 +29,7 @@ const PREFLIGHT = Object.freeze({
 })
 
 export async function buildHttpApp (variant) {
+  await warmNextTick()
   // Every variant loads the library (registered only by the plugin variants): how much code a
   // process has loaded changes Node's per-request cost by itself (importing this library, or
   // an unrelated package such as autocannon, made process.nextTick ~10x dearer and @fastify/cors

@@ -1,6 +1,7 @@
 // Child-process plumbing for the benchmark harness: spawn a node script pinned
 // to one core (taskset), talk to it over IPC with request/response messages.
 import { spawn, spawnSync } from 'node:child_process'
+import { setImmediate as yieldLoop } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 
@@ -87,11 +88,64 @@ export function spawnNode (script, { core, args = [], nodeArgs = [], env = {} } 
   }
 }
 
-// Child side: answer calls with the given handlers; announce readiness.
+// Node's slow tick state (docs/benchmarks.md, "A slow state of Node"): `process.nextTick` builds its tick
+// object as a literal with two computed symbol keys (node's lib/internal/process/task_queues.js). When a
+// full garbage collection finds no tick object alive before nextTick is optimized, it frees the map those
+// objects had, the next tick gets a new one, and V8's inline cache for that literal turns megamorphic for
+// the process's lifetime: every tick object is then built through V8's runtime, about 200 ns a call
+// instead of 30 ns here, 10-30 % of a server's CPU per request or handshake. Whether a start-up hits that
+// depends on where its garbage collections fall (the realtime plugin's registration did in most runs).
+export const SLOW_TICK_NS = 100
+
+const noop = () => {}
+
+// The cheapest of `rounds` timings of 1,000 nextTick calls, in ns a call (each batch runs before the next).
+async function tickCost (rounds = 5) {
+  let best = Infinity
+  for (let round = 0; round < rounds; round++) {
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < 1000; i++) process.nextTick(noop)
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1000)
+    await yieldLoop()
+  }
+  return best
+}
+
+// Called by every server under test before it builds its app, the same in every variant: 5,000 ticks get
+// nextTick optimized before any registration's garbage collection can turn its literal megamorphic (9 of
+// 9 plugin start-ups stayed in the usual state with it, 1 of 3 without), so that the variants compare
+// their own work, not Node's state.
+export async function warmNextTick () {
+  await tickCost()
+}
+
+// Spawns a server with `spawn()` and warms it with `warm(server)`; a server in the slow tick state after
+// its warm-up is replaced by a fresh one, up to `attempts` servers in all (the last is kept whatever its
+// state). `replaced` counts the servers replaced.
+export async function spawnWarmServer (spawn, warm, attempts = 4) {
+  for (let attempt = 1; ; attempt++) {
+    const server = spawn()
+    await warm(server)
+    if (attempt === attempts || (await server.call('tickCost')) < SLOW_TICK_NS) return Object.assign(server, { replaced: attempt - 1 })
+    await server.stop()
+  }
+}
+
+// Every server's tick state at the end of its rounds, by label: { ns, slow, replaced }.
+export async function tickStates (servers) {
+  const states = {}
+  for (const [label, server] of Object.entries(servers)) {
+    const ns = await server.call('tickCost')
+    states[label] = { ns, slow: ns >= SLOW_TICK_NS, replaced: server.replaced ?? 0 }
+  }
+  return states
+}
+
+// Child side: answer calls with the given handlers (and `tickCost`); announce readiness.
 export function serve (handlers, readyInfo = {}) {
   process.on('message', async (msg) => {
     if (!msg || msg.type !== 'call') return
-    const h = handlers[msg.cmd]
+    const h = msg.cmd === 'tickCost' ? tickCost : handlers[msg.cmd]
     try {
       if (!h) throw new Error(`unknown command ${msg.cmd}`)
       const result = await h(msg.payload || {})

@@ -39,6 +39,21 @@ export function compareRow ({ name, variant, metric, unit, samples, baseLabel, b
   return { name, variant, metric, unit, value, baseLabel, base, ratio, target: targetText, status, note: notes.join('; '), rounds: samples.length, maxClientCpu: maxCpu }
 }
 
+// A row comparing servers: their tick states (lib/proc.js tickStates) go in its note, and a row whose
+// servers ended in different states is INVALID (docs/benchmarks.md, "A slow state of Node").
+export function withTickStates (row, states) {
+  const labels = Object.keys(states)
+  const notes = []
+  const replaced = labels.filter((l) => states[l].replaced > 0)
+  if (replaced.length) notes.push(`replaced after warm-up in the slow tick state: ${replaced.map((l) => `${l} ${states[l].replaced}x`).join(', ')}`)
+  const slow = labels.filter((l) => states[l].slow)
+  if (slow.length) notes.push(`in Node's slow tick state: ${slow.map((l) => `${l} (${states[l].ns.toFixed(0)} ns a nextTick)`).join(', ')}`)
+  const differs = slow.length > 0 && slow.length < labels.length
+  const status = differs ? 'INVALID' : row.status
+  const note = [row.note, ...notes].filter(Boolean).join('; ')
+  return { ...row, status, note }
+}
+
 export function plainRow ({ name, variant, metric, unit, value, baseLabel = '', base = NaN, target = '', status = 'INFO', note = '' }) {
   return { name, variant, metric, unit, value, baseLabel, base, ratio: Number.isFinite(base) && base !== 0 ? value / base : NaN, target, status, note }
 }

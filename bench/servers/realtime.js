@@ -14,11 +14,12 @@ import Fastify from 'fastify'
 import { Server } from 'socket.io'
 import { WebSocketServer } from 'ws'
 import { setImmediate as yieldLoop, setTimeout as sleep } from 'node:timers/promises'
-import { serve, cpuMeter } from '../lib/proc.js'
+import { serve, cpuMeter, warmNextTick } from '../lib/proc.js'
 import { loadPlugin, defaultOrigins } from '../lib/plugin.js'
 import { nowMs } from '../lib/stats.js'
 
 const variant = process.argv[2]
+await warmNextTick()
 // Every variant loads the library, registered only by the plugin variants, so that all server
 // processes have the same code loaded (see servers/http.js).
 const { mod, reason } = await loadPlugin()

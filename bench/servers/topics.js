@@ -5,10 +5,11 @@
 // Both with recoveryWindowMs: 0, so neither pays for storing packets. Commands (IPC): count, produce.
 import Fastify from 'fastify'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { serve, cpuMeter } from '../lib/proc.js'
+import { serve, cpuMeter, warmNextTick } from '../lib/proc.js'
 import { loadPlugin, defaultOrigins } from '../lib/plugin.js'
 
 const variant = process.argv[2]
+await warmNextTick()
 const { mod, reason } = await loadPlugin()
 if (!mod) throw new Error(reason)
 const app = Fastify({ logger: false })
