@@ -113,7 +113,7 @@ async function tickCost (rounds = 5) {
 
 // Called by every server under test before it builds its app, the same in every variant: 5,000 ticks get
 // nextTick optimized before any registration's garbage collection can turn its literal megamorphic (9 of
-// 9 plugin start-ups stayed in the usual state with it, 1 of 3 without), so that the variants compare
+// 9 plugin start-ups stayed in the usual state with it, 1 of 10 without), so that the variants compare
 // their own work, not Node's state.
 export async function warmNextTick () {
   await tickCost()
