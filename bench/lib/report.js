@@ -31,12 +31,19 @@ export function compareRow ({ name, variant, metric, unit, samples, baseLabel, b
   }
   const notes = []
   if (note) notes.push(note)
+  // Each median's spread over its rounds, (max - min) / median: a ratio is a finding only beyond both.
+  if (a.length > 1 && b.length > 1) notes.push(`spread ${spreadOf(a)} / ${spreadOf(b)} over ${a.length} / ${b.length} rounds`)
   if (dropped) notes.push(`${dropped} saturated round(s) dropped`)
   if (invalid) {
     status = 'INVALID'
     notes.push(`load generator saturated (max cpu/elu ${(maxCpu * 100).toFixed(0)}%)`)
   }
   return { name, variant, metric, unit, value, baseLabel, base, ratio, target: targetText, status, note: notes.join('; '), rounds: samples.length, maxClientCpu: maxCpu }
+}
+
+function spreadOf (samples) {
+  const values = samples.map((s) => s.value)
+  return `${(((Math.max(...values) - Math.min(...values)) / median(values)) * 100).toFixed(0)} %`
 }
 
 // A row comparing servers: their tick states (lib/proc.js tickStates) go in its note, and a row whose

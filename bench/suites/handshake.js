@@ -15,7 +15,7 @@ export async function handshakeSuite (ctx) {
   const transportsList = quick ? [['polling', 'websocket']] : [['polling', 'websocket'], ['websocket']]
   const clientOf = (transports) => transports.length === 1 && transports[0] === 'websocket' ? 'eio' : 'sio'
   const duration = quick ? 1.5 : 4
-  const rounds = quick ? 2 : 5
+  const rounds = quick ? 2 : 7
   const concurrency = 10
   const rows = []
   const servers = {}
@@ -34,12 +34,12 @@ export async function handshakeSuite (ctx) {
     for (const v of variants) {
       await spawnWarmServer(() => (servers[v] = spawnNode('servers/realtime.js', { core: 0, args: [v], nodeArgs: ['--expose-gc'] })), async (server) => {
         ports[v] = (await server.ready).port
-        await run(v, transportsList[0], quick ? 0.5 : 2)
+        await run(v, transportsList[0], quick ? 0.5 : 6)
       })
     }
     for (const transports of transportsList) {
       const name = `4 handshakes (${transports.join('->')})`
-      if (transports !== transportsList[0]) for (const v of variants) await run(v, transports, quick ? 0.5 : 2) // warm-up
+      if (transports !== transportsList[0]) for (const v of variants) await run(v, transports, quick ? 0.5 : 6) // warm-up
       const samples = Object.fromEntries(variants.map((v) => [v, []]))
       for (let r = 0; r < rounds; r++) {
         for (let j = 0; j < variants.length; j++) {
