@@ -187,16 +187,21 @@ export function connectDashboard (url: string, options: ConnectOptions = {}): Da
     })
   }
 
-  socket.on('connect', () => {
-    attempt = 0
+  // Watched from each engine's opening: engine.io-client probes the upgrade right after its "open"
+  // (engine.io-client `lib/socket.ts` onOpen()), before the namespace's CONNECT is answered, so a
+  // WebSocket that fails at once would be missed by a listener added on "connect".
+  socket.io.on('open', () => {
     websocketBlocked = false
     const engine = socket.io.engine
-    set({ state: 'connected', transport: engine.transport.name, websocketBlocked })
     engine.on('upgrade', (transport) => { if (socket.connected) set({ state: 'connected', transport: transport.name, websocketBlocked }) })
     engine.on('upgradeError', () => {
       websocketBlocked = true
       if (socket.connected) set({ state: 'connected', transport: engine.transport.name, websocketBlocked })
     })
+  })
+  socket.on('connect', () => {
+    attempt = 0
+    set({ state: 'connected', transport: socket.io.engine.transport.name, websocketBlocked })
   })
   socket.on('connect_error', (error) => {
     const message = error.message

@@ -4,7 +4,8 @@ import { CHROMIUM_PATH, chromiumSkipReason, launchChromium } from './browser/chr
 import { clientPage, stepResults } from './browser/client-page.js'
 import { pageOrigins } from './browser/page-server.js'
 import type {} from '../index.js'
-import { startApp, within, type TestLike } from './helpers/realtime.js'
+import { startApp, tokenUser, within, type TestLike } from './helpers/realtime.js'
+import type { SocketHandshake, SocketUser } from '../plugins/realtime-types.js'
 
 declare module '../index.js' {
   interface DashboardEvents {
@@ -81,10 +82,20 @@ t.test('fastify-cors-io/client in Chromium: every status and the diagnose report
   })
 
   t.test('WebSockets blocked: connected on polling, saying so; diagnose points at the upgrade', async (t) => {
-    const { origin } = await app(t)
+    // The CONNECT is answered only after the page's first WebSocket was dropped: engine.io-client probes
+    // the upgrade as soon as the engine opens, so its failure may come before "connect" (a race that
+    // once left the status without websocketBlocked); here it always does.
+    let dropped!: () => void
+    const firstDrop = new Promise<void>((resolve) => { dropped = resolve })
+    const authenticate = async (handshake: SocketHandshake): Promise<SocketUser | undefined> => {
+      await within(firstDrop, 'the page\'s first WebSocket to be dropped')
+      await new Promise((resolve) => setTimeout(resolve, 200)) // for the page to see that close
+      return tokenUser(handshake)
+    }
+    const { origin } = await startApp(t, { cors: { origins: [allowed] }, realtime: { authenticate } })
     const { page } = await newPage(t, allowed)
     // Every WebSocket the page opens is answered by Playwright and closed at once, as a proxy that drops upgrades.
-    await page.routeWebSocket(/socket\.io/, (ws) => { ws.close({ code: 1006 }) })
+    await page.routeWebSocket(/socket\.io/, (ws) => { ws.close({ code: 1006 }); dropped() })
     const dashboard = await clientPage(page, origin, { auth: { token: 'admin-token' } })
     t.match(await dashboard.until((status) => status.state === 'connected' && status.websocketBlocked, 'connected with the WebSocket blocked'),
       { state: 'connected', transport: 'polling', websocketBlocked: true })

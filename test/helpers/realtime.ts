@@ -6,7 +6,7 @@ import { io as ioClient, type ManagerOptions, type Socket as ClientSocket, type 
 import type { CorsPolicyOptions } from '../../lib/config.js'
 import { corsPolicy } from '../../plugins/cors.js'
 import { realtime } from '../../plugins/realtime.js'
-import type { RealtimeOptions, SocketUser } from '../../plugins/realtime-types.js'
+import type { RealtimeOptions, SocketHandshake, SocketUser } from '../../plugins/realtime-types.js'
 
 export const ALLOWED = 'https://app.example'
 export const EVIL = 'https://evil.example'
@@ -39,11 +39,14 @@ export const USERS: Record<string, SocketUser & { name: string, role: 'admin' | 
   'user-token': { id: 'u-user', name: 'Uma', role: 'user' }
 }
 
+/** The tests' `authenticate`: the user of the handshake's `auth.token`, or of its signed `session` cookie. */
+export function tokenUser (handshake: SocketHandshake): SocketUser | undefined {
+  const token = (handshake.auth.token as string | undefined) ?? handshake.signedCookies.session
+  return token === undefined ? undefined : USERS[token]
+}
+
 const defaultRealtime: RealtimeOptions = {
-  authenticate: (handshake) => {
-    const token = (handshake.auth.token as string | undefined) ?? handshake.signedCookies.session
-    return token === undefined ? undefined : USERS[token]
-  },
+  authenticate: tokenUser,
   isAdmin: (user) => (user as SocketUser & { role?: string }).role === 'admin'
 }
 
