@@ -248,7 +248,7 @@ export class OriginPolicy {
     // Per reason alone for lookup failures (one cause; a flood must not pick the lines), else per origin
     // and reason; no key string is built per refusal.
     const byReason = LOGGED_BY_REASON.has(decision.reason)
-    const suppressed = this.refusals.take(byReason ? decision.reason : origin === undefined ? '' : countedOrigin(origin), undefined, byReason ? '' : decision.reason)
+    const suppressed = this.refusals.take(byReason ? decision.reason : origin === undefined ? '' : countedOrigin(origin), byReason ? '' : decision.reason)
     if (suppressed === undefined) return
     const logged = loggedOrigin(origin)
     const reported = this.reports(decision)

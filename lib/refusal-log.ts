@@ -37,7 +37,7 @@ export class RefusalLog {
    * so), or `undefined` when this one is not to be logged. `now` is a coarse clock: an interval needs
    * no millisecond precision.
    */
-  take (key: string, now = coarseNow(), reason = ''): number | undefined {
+  take (key: string, reason = '', now = coarseNow()): number | undefined {
     this.#total++
     const last = this.#lastLogged.get(key)
     if (now - this.#windowStart >= this.#intervalMs) {
