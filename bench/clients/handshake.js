@@ -3,13 +3,14 @@
 // Clients:
 //   sio  the real socket.io-client (every transport list; polling then upgrade needs it)
 //   eio  a `ws` socket speaking the Engine.IO v4 / Socket.IO v5 wire protocol over the websocket
-//        transport (open -> CONNECT to the namespace -> its answer -> DISCONNECT and a close frame),
-//        which a socket.io server cannot tell from socket.io-client's: about 60 % of its client CPU
-//        per handshake, so the load generator's one core keeps up with the server (see clients/sockets.js)
+//        transport (open -> CONNECT to the namespace -> its answer -> DISCONNECT and a close frame;
+//        bench/lib/eio-wire.js), which a socket.io server cannot tell from socket.io-client's: about
+//        60 % of its client CPU per handshake, so the load generator's core keeps up with the server
 import WebSocket from 'ws'
 import { io } from 'socket.io-client'
 import { serve, cpuMeter, warmNextTick } from '../lib/proc.js'
 import { LatencyHistogram } from '../lib/stats.js'
+import { connectAnswer, connectPacket, disconnectPacket, websocketUrl } from '../lib/eio-wire.js'
 
 // As every server under test does: a load generator in Node's slow tick state is slower for every variant alike, but moves the load and so each server's CPU per operation (lib/proc.js).
 await warmNextTick()
@@ -35,7 +36,7 @@ function sioHandshake ({ url, ns, origin, transports }) {
 function eioHandshake ({ url, ns, origin }) {
   return new Promise((resolve) => {
     const t0 = performance.now()
-    const ws = new WebSocket(`${url}/socket.io/?EIO=4&transport=websocket`, { perMessageDeflate: false, handshakeTimeout: 10_000, ...(origin ? { origin } : {}) })
+    const ws = new WebSocket(websocketUrl(url), { perMessageDeflate: false, handshakeTimeout: 10_000, ...(origin ? { origin } : {}) })
     let settled = false
     const settle = (result) => {
       if (settled) return
@@ -46,14 +47,15 @@ function eioHandshake ({ url, ns, origin }) {
     ws.on('close', () => settle({ ok: false, error: 'closed before the namespace answered' }))
     ws.on('unexpected-response', (_req, res) => { ws.terminate(); settle({ ok: false, error: `HTTP ${res.statusCode}` }) })
     ws.on('message', (data) => {
-      if (data[0] === 0x30) { ws.send(`40${ns},`); return } // '0' engine.io open -> CONNECT to the namespace
+      if (data[0] === 0x30) { ws.send(connectPacket(ns)); return } // '0' engine.io open -> CONNECT to the namespace
       const text = data.toString('latin1')
-      if (text.startsWith(`40${ns},`)) { // the namespace's CONNECT: connected
+      const answer = connectAnswer(text, ns)
+      if (answer === 'connected') {
         const ms = performance.now() - t0
-        ws.send(`41${ns},`) // DISCONNECT, as socket.io-client's disconnect() sends it, then the close frame
+        ws.send(disconnectPacket(ns)) // then the close frame
         ws.close()
         settle({ ok: true, ms })
-      } else if (text.startsWith(`44${ns},`)) {
+      } else if (answer === 'refused') {
         ws.close()
         settle({ ok: false, error: `connect_error ${text.slice(0, 200)}` })
       }

@@ -11,6 +11,7 @@ import WebSocket from 'ws'
 import { io as ioClient } from 'socket.io-client'
 import { serve, cpuMeter, warmNextTick } from '../lib/proc.js'
 import { LatencyHistogram, nowMs } from '../lib/stats.js'
+import { connectAnswer, connectPacket, websocketUrl } from '../lib/eio-wire.js'
 
 // As every server under test does: a load generator in Node's slow tick state is slower for every variant alike, but moves the load and so each server's CPU per operation (lib/proc.js).
 await warmNextTick()
@@ -54,7 +55,7 @@ function openOne ({ url, mode, origin, ns }) {
       })
       return
     }
-    const target = mode === 'eio' ? `${url}/socket.io/?EIO=4&transport=websocket` : `${url}/ws`
+    const target = mode === 'eio' ? websocketUrl(url) : `${url}/ws`
     const ws = new WebSocket(target, { perMessageDeflate: false, ...(origin ? { origin } : {}) })
     const close = () => ws.terminate()
     let settled = false
@@ -67,16 +68,16 @@ function openOne ({ url, mode, origin, ns }) {
       ws.on('message', onEvent)
       return
     }
-    const prefix = `40${ns},`
     ws.on('message', (data) => {
       switch (data[0]) {
-        case 0x30: ws.send(`40${ns},`); return // '0' engine.io open -> join the namespace
+        case 0x30: ws.send(connectPacket(ns)); return // '0' engine.io open -> join the namespace
         case 0x32: ws.send('3'); return // '2' ping -> pong
         case 0x34: { // '4' message: a socket.io packet
           if (data[1] === 0x32) return onEvent(data) // '2' EVENT
           const text = data.toString('latin1')
-          if (text.startsWith(prefix)) settle({ ok: true, close })
-          else if (text.startsWith('44')) settle({ ok: false, error: `connect_error ${text.slice(2, 200)}` })
+          const answer = connectAnswer(text, ns)
+          if (answer === 'connected') settle({ ok: true, close })
+          else if (answer === 'refused') settle({ ok: false, error: `connect_error ${text.slice(2, 200)}` })
         }
       }
     })
