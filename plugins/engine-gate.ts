@@ -194,6 +194,11 @@ export function gateEngine (fastify: FastifyInstance, options: EngineGateOptions
   })
 
   const serveRequest = (request: IncomingMessage, response: ServerResponse, { answer, grant }: GateOutcome): void => {
+    // Once shutdown began, every answer ends its HTTP/1 connection, as Fastify's routes do while closing
+    // (fastify `lib/route.js`): the server's close reaps idle connections only, and a client retrying on
+    // one that was busy then would keep it, and `app.close()`, open. HTTP/2 forbids the header (RFC 9113
+    // §8.2.2): Node's compatibility API drops it with an UnsupportedWarning.
+    if (closing && request.httpVersionMajor !== 2) response.setHeader('connection', 'close')
     if (answer !== undefined) {
       response.writeHead(answer.statusCode, answer.headers).end(answer.body)
       return

@@ -49,7 +49,7 @@ t.test('in a real browser, across origins', { skip: skipReason ?? false }, async
     const context = await browser.newContext(options)
     // Playwright's other waits (goto, click, fill) default to 30 s; fail sooner.
     context.setDefaultTimeout(10_000)
-    t.teardown(() => context.close())
+    t.teardown(() => within(context.close(), 'the browser context to close', 15_000))
     return context
   }
 

@@ -1,11 +1,12 @@
 import t from 'tap'
-import type { IncomingMessage } from 'node:http'
+import { Agent, type IncomingMessage } from 'node:http'
+import { connect as http2Connect } from 'node:http2'
 import { connect as netConnect, type AddressInfo, type Socket } from 'node:net'
 import type { Socket as EngineSession } from 'engine.io'
 import Fastify from 'fastify'
 import { corsPolicy } from '../plugins/cors.js'
 import { realtime } from '../plugins/realtime.js'
-import { ALLOWED, USERS, client, connected, pollingHandshake, raw, rawExchange, rawUpgrade, startApp, upgradeLines, until, within } from './helpers/realtime.js'
+import { ALLOWED, USERS, client, connected, pollingHandshake, raw, rawExchange, rawUpgrade, startApp, tokenUser, upgradeLines, until, within } from './helpers/realtime.js'
 
 function deferred (): { promise: Promise<void>, resolve: () => void } {
   let resolve!: () => void
@@ -62,6 +63,87 @@ t.test('once shutdown begins: new sessions and upgrades get 503, a handshake in 
   // Requests of existing sessions pass: the raw session closes itself (engine.io close packet "1").
   const bye = await raw(`${url()}?EIO=4&transport=polling&sid=${rawSid}`, { method: 'POST', headers: { origin: ALLOWED, 'content-type': 'text/plain;charset=UTF-8' }, body: '1' })
   t.equal(bye.status, 200)
+  await within(closed, 'app.close() to resolve', 5000)
+})
+
+/** A preClose hook registered after realtime's, so it runs once shutdown has begun (Fastify runs them in registration order), held until `release()`. */
+function heldClose (): { hook: () => Promise<void>, entered: Promise<void>, release: () => void } {
+  const entered = deferred()
+  const held = deferred()
+  return {
+    hook: async () => {
+      entered.resolve()
+      await held.promise
+    },
+    entered: entered.promise,
+    release: held.resolve
+  }
+}
+
+t.test('once shutdown begins, every engine.io answer ends its keep-alive connection: a client retrying on one cannot hold app.close() open', async (t) => {
+  const shutdown = heldClose()
+  const { app, url } = await startApp(t, { closeOnTeardown: false, after: (app) => { app.addHook('preClose', shutdown.hook) } })
+  let opened = 0
+  let ended = 0
+  app.server.on('connection', (socket: Socket) => {
+    opened++
+    socket.on('close', () => { ended++ })
+  })
+  // One connection at most, kept alive: a browser retrying on its connection pool.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => { agent.destroy() })
+  const before = await raw(`${url()}?EIO=4&transport=polling`, { headers: { origin: ALLOWED }, agent })
+  t.equal(before.status, 200)
+  t.equal(before.headers.connection, 'keep-alive', 'kept alive before shutdown')
+
+  const closed = app.close()
+  await within(shutdown.entered, 'shutdown to begin', 5000)
+  const handshake = await raw(`${url()}?EIO=4&transport=polling`, { headers: { origin: ALLOWED }, agent })
+  t.equal(opened, 1, 'the retry came on the kept-alive connection')
+  t.equal(handshake.status, 503)
+  t.equal(handshake.headers.connection, 'close')
+  await until(() => ended === 1, 5000, 'the server to end that connection')
+  // Existing sessions' requests still pass to engine.io (here an unknown one: 400); their answers end the connection too.
+  const probe = await raw(`${url()}?EIO=4&transport=polling&sid=unknown`, { method: 'POST', headers: { origin: ALLOWED, 'content-type': 'text/plain;charset=UTF-8' }, body: '', agent })
+  t.equal(probe.status, 400)
+  t.equal(probe.headers.connection, 'close')
+  await until(() => ended === 2, 5000, 'the server to end the second connection')
+  t.equal(opened, 2)
+  shutdown.release()
+  await within(closed, 'app.close() to resolve', 5000)
+})
+
+t.test('on HTTP/2, which forbids a Connection header, shutdown answers new sessions 503 SERVER_CLOSING without one', async (t) => {
+  const shutdown = heldClose()
+  const app = Fastify({ http2: true })
+  t.teardown(() => app.close())
+  await app.register(corsPolicy, { origins: [ALLOWED] })
+  await app.register(realtime, { authenticate: tokenUser, isAdmin: () => true })
+  app.addHook('preClose', shutdown.hook)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const session = http2Connect(`http://127.0.0.1:${(app.server.address() as AddressInfo).port}`)
+  t.teardown(() => { session.destroy() })
+  const warnings: Error[] = []
+  const keepWarning = (warning: Error): void => { warnings.push(warning) }
+  process.on('warning', keepWarning)
+  t.teardown(() => { process.off('warning', keepWarning) })
+  const closed = app.close()
+  await within(shutdown.entered, 'shutdown to begin', 5000)
+  const answer = await within(new Promise<{ status: unknown, body: string }>((resolve, reject) => {
+    const stream = session.request({ ':path': '/socket.io/?EIO=4&transport=polling', origin: ALLOWED })
+    let status: unknown
+    let body = ''
+    stream.on('response', (headers) => { status = headers[':status'] })
+    stream.setEncoding('utf8')
+    stream.on('data', (chunk: string) => { body += chunk })
+    stream.on('end', () => { resolve({ status, body }) })
+    stream.on('error', reject)
+  }), 'the HTTP/2 answer', 5000)
+  t.equal(answer.status, 503)
+  t.match(JSON.parse(answer.body), { code: 'SERVER_CLOSING' })
+  t.same(warnings.map((warning) => warning.message), [], 'no header Node must drop')
+  session.close() // Node 20's HTTP/2 server does not end its sessions on close: the client does
+  shutdown.release()
   await within(closed, 'app.close() to resolve', 5000)
 })
 

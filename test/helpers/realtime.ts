@@ -105,7 +105,8 @@ export async function registrationError (options: Record<string, unknown>, setup
 export async function startApp (t: TestLike, options: StartOptions = {}): Promise<RealtimeApp> {
   const { logs, stream } = logCollector()
   const app = Fastify({ logger: { level: 'info', stream } })
-  if (options.closeOnTeardown !== false) t.teardown(() => app.close())
+  // Bounded, so that a close that hangs says so instead of running into tap's timeout for the whole file.
+  if (options.closeOnTeardown !== false) t.teardown(() => within(app.close(), 'app.close() in teardown', 15_000))
   await app.register(corsPolicy, { origins: [ALLOWED], credentials: true, ...options.cors })
   await options.before?.(app)
   await app.register(realtime, { ...defaultRealtime, ...options.realtime } as RealtimeOptions)
