@@ -10,7 +10,7 @@ import { readFileSync, mkdtempSync, rmSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
-import { benchDir } from '../lib/proc.js'
+import { benchDir, STEADY_HEAP_ARGS } from '../lib/proc.js'
 import { plainRow, skipRow } from '../lib/report.js'
 import { ALLOWED_ORIGIN, REFUSED_ORIGIN } from '../lib/plugin.js'
 
@@ -78,7 +78,7 @@ function slowTickCalls (text) {
 async function countRun (dir, variant, scenario, { warm, size, maxWindows }, attempt) {
   const out = path.join(dir, `${variant}-${scenarios.indexOf(scenario)}-${attempt}.callgrind`)
   const child = spawn('valgrind', ['--tool=callgrind', '--smc-check=all-non-file', '--dump-before=uv_os_gethostname', `--callgrind-out-file=${out}`,
-    process.execPath, path.join(benchDir, 'servers', 'http-counted.js'), variant], { stdio: ['ignore', 'pipe', 'pipe'] })
+    process.execPath, ...STEADY_HEAP_ARGS, path.join(benchDir, 'servers', 'http-counted.js'), variant], { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise((resolve) => child.once('exit', resolve))
   const port = await new Promise((resolve, reject) => {
     let text = ''

@@ -15,7 +15,7 @@ export async function startupSuite (ctx) {
   for (let r = 0; r < runs; r++) {
     for (let j = 0; j < variants.length; j++) {
       const v = variants[(j + r) % variants.length]
-      const m = await runNode('servers/startup-app.js', { core: 0, args: [v], nodeArgs: ['--expose-gc'] })
+      const m = await runNode('servers/startup-app.js', { core: 0, args: [v], nodeArgs: ['--expose-gc'], steadyHeap: false })
       samples[v].push(m)
       ctx.log(`  startup r${r} ${v}: ${m.startMs.toFixed(1)} ms to listening, ${(m.rss / 2 ** 20).toFixed(1)} MiB RSS`)
     }
