@@ -1,8 +1,8 @@
 // Item 4: Socket.IO handshakes per second, this plugin (origin check on every
 // engine.io request and upgrade, authenticate + isAdmin middlewares) vs a plain
-// socket.io server on the same Fastify, namespace /admin. Polling then upgrade: the real
-// socket.io-client; WebSocket only: the wire-protocol client (bench/clients/handshake.js), with
-// which one load-generator core keeps up with the server.
+// socket.io server on the same Fastify, namespace /admin. Both transport lists use the wire-protocol
+// client (bench/clients/handshake.js), with which one load-generator core keeps up with the server;
+// `--sio-client` runs the real socket.io-client instead.
 import { spawnNode, spawnWarmServer, tickStates } from '../lib/proc.js'
 import { compareRow, skipRow, withTickStates } from '../lib/report.js'
 import { ALLOWED_ORIGIN } from '../lib/plugin.js'
@@ -13,19 +13,19 @@ export async function handshakeSuite (ctx) {
   const { quick, pluginReason } = ctx
   const variants = ['plain', ...(pluginReason ? [] : ['plugin'])]
   const transportsList = quick ? [['polling', 'websocket']] : [['polling', 'websocket'], ['websocket']]
-  const clientOf = (transports) => transports.length === 1 && transports[0] === 'websocket' ? 'eio' : 'sio'
+  const client = ctx.sioClient ? 'sio' : 'eio'
   const duration = quick ? 1.5 : 4
   const rounds = quick ? 2 : 7
   const concurrency = 10
   const rows = []
   const servers = {}
   const ports = {}
-  const client = spawnNode('clients/handshake.js', { core: 1 })
+  const generator = spawnNode('clients/handshake.js', { core: 1 })
   try {
-    await client.ready
+    await generator.ready
     const run = async (v, transports, d) => {
       await servers[v].call('cpuStart')
-      const r = await client.call('run', { url: `http://127.0.0.1:${ports[v]}`, origin: ALLOWED_ORIGIN, duration: d, concurrency, transports, client: clientOf(transports) })
+      const r = await generator.call('run', { url: `http://127.0.0.1:${ports[v]}`, origin: ALLOWED_ORIGIN, duration: d, concurrency, transports, client })
       r.serverCpu = await servers[v].call('cpuStop')
       if (r.failed) throw new Error(`${v}: ${r.failed} handshakes failed (${r.lastError})`)
       return r
@@ -60,7 +60,7 @@ export async function handshakeSuite (ctx) {
         compareRow({ name, variant: label.plugin, metric: 'server CPU/handshake', unit: 'us', samples: pick('plugin', (r) => (r.serverCpu * 1e6) / r.handshakesPerSec), baseLabel: label.plain, baseSamples: pick('plain', (r) => (r.serverCpu * 1e6) / r.handshakesPerSec), better: 'lower' })].map((row) => withTickStates(row, states)))
     }
   } finally {
-    await Promise.all([client.stop(), ...Object.values(servers).map((s) => s.stop())])
+    await Promise.all([generator.stop(), ...Object.values(servers).map((s) => s.stop())])
   }
   return rows
 }
