@@ -1,7 +1,7 @@
 // Socket.IO handshake load generator: `concurrency` connections in flight; each one connects to the
 // namespace, then disconnects, and a new one starts. Counts completed handshakes per second.
 // Clients:
-//   sio  the real socket.io-client (every transport list; polling then upgrade needs it)
+//   sio  the real socket.io-client, either transport list (`--sio-client`)
 //   eio  the Engine.IO v4 / Socket.IO v5 wire protocol (bench/lib/eio-wire.js), which a socket.io server
 //        cannot tell from socket.io-client's, at a fraction of its client CPU per handshake, so that the
 //        load generator's core keeps up with the server. WebSocket only: open -> CONNECT to the
