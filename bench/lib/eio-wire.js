@@ -1,5 +1,5 @@
 // The Engine.IO v4 / Socket.IO v5 wire protocol, as the light bench clients speak it over a `ws`
-// WebSocket and HTTP long-polling (bench/clients/sockets.js, bench/clients/handshake.js): a socket.io
+// WebSocket and HTTP long-polling (bench/clients/sockets.js, bench/lib/eio-handshake.js): a socket.io
 // server cannot tell them from socket.io-client.
 
 /** engine.io's WebSocket endpoint under socket.io's default path; with `sid`, the upgrade of that session. */
